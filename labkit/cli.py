@@ -1,0 +1,315 @@
+# SPDX-License-Identifier: MIT
+"""The ``labkit`` command: doctor, build, run, inspect, debug, bench.
+
+Each subcommand is a thin layer over the library; ``labkit SUBCOMMAND --help`` says what it
+does, with an example. ``labkit run`` exits with the app's own exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import LabkitError
+
+__all__ = ["main", "build_parser", "ERROR_STATUS"]
+
+#: Exit status when labkit itself fails (bad option, missing image, compiler error): an app
+#: status is at most 63 in QEMU's exit path and the kernel's own statuses are 129 and up.
+ERROR_STATUS = 125
+
+
+def _print_err(message: str) -> None:
+    print(f"labkit: {message}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------ doctor
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import format_checks, run_checks
+
+    checks = run_checks(kvm=args.kvm)
+    print(format_checks(checks))
+    failed = [c for c in checks if c.required and not c.ok]
+    if failed:
+        print(f"\n{len(failed)} problem(s) to fix before the lab works.")
+        return 1
+    print("\nready.")
+    return 0
+
+
+# ------------------------------------------------------------------------------ build
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import build
+
+    build(args.targets, jobs=args.jobs, echo=True)
+    return 0
+
+
+# ------------------------------------------------------------------------------ run
+def _machine_options(args: argparse.Namespace) -> dict:
+    options: dict = {"machine": args.machine, "memory": args.memory, "smp": args.smp}
+    if args.icount:
+        options["icount"] = 0
+    if args.metrics:
+        options["options"] = {"metrics": args.metrics}
+    if args.env:
+        env = {}
+        for item in args.env:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise LabkitError(f"--env wants NAME=VALUE, not {item!r}")
+            env[name] = value
+        options["env"] = env
+    if args.kernel:
+        options["kernel"] = Path(args.kernel)
+    return options
+
+
+def _resolve_app(app: str, data_files: Sequence[str] = ()) -> tuple[str, dict]:
+    """An app name, or a C source to compile; returns (app name, extra Machine options)."""
+    if app.endswith(".c"):
+        from .build import compile_app
+
+        compiled = compile_app(app, data_files=data_files)
+        print(f"labkit: compiled {app} -> {compiled.object}", file=sys.stderr)
+        return compiled.name, {"initrd": compiled.archive}
+    if app.endswith(".so"):
+        from . import cpio
+
+        so = Path(app).resolve()
+        archive = Path(os.environ.get("TMPDIR", "/tmp")) / f"labkit-{os.getpid()}-{so.stem}.cpio"
+        cpio.write_archive(archive, [so, *data_files])
+        return so.stem, {"initrd": archive}
+    return app, {}
+
+
+def _add_accel(options: dict, requested: str) -> None:
+    from .accel import choose_accel
+
+    accel, why = choose_accel(requested)
+    options["accel"] = accel
+    if requested != "tcg":
+        _print_err(f"accelerator: {accel} ({why})")
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from .machine import Machine
+    from .outcome import Exited, Panicked
+
+    app, extra = _resolve_app(args.app, args.data)
+    options = {**_machine_options(args), **extra}
+    _add_accel(options, args.accel)
+    machine = Machine(app, *args.args, echo=None if args.quiet else sys.stdout, **options)
+    if args.explain:
+        print(machine.explain(), file=sys.stderr)
+    async with machine:
+        outcome = await machine.wait(args.timeout)
+    if args.events:
+        for event in machine.events.events:
+            print(f"event: {event}", file=sys.stderr)
+    if isinstance(outcome, Exited):
+        if args.verbose:
+            _print_err(outcome.describe())
+    else:
+        _print_err(outcome.describe() if not isinstance(outcome, Panicked) or outcome.panic is
+                   None else f"kernel panic in {outcome.function or '?'}: "
+                             f"{outcome.panic.exception or outcome.panic.message or ''}")
+    if args.verbose and machine.wall_time is not None:
+        _print_err(f"wall time {machine.wall_time * 1000:.0f} ms ({machine.accel})")
+    return outcome.status
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+# ------------------------------------------------------------------------------ inspect
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .elf import bind_imports, load_elf
+    from .render import bindings_text, elf_text
+
+    image = load_elf(args.file)
+    parts = args.show or ["summary", "segments", "sections", "symbols", "dynamic", "relocs"]
+    print(elf_text(image, parts=parts, limit=args.limit))
+    if image.is_shared_object and ("imports" in parts or not args.show):
+        kernel = Path(args.kernel) if args.kernel else None
+        if kernel is None:
+            candidate = Path(__file__).resolve().parent.parent / "images" / "kernel.elf"
+            kernel = candidate if candidate.is_file() else None
+        if kernel is not None:
+            print()
+            print(bindings_text(bind_imports(image, load_elf(kernel))))
+    return 0
+
+
+# ------------------------------------------------------------------------------ debug
+async def _debug(args: argparse.Namespace) -> int:
+    from . import paths
+    from .debugger import predict_app_base
+    from .machine import Machine
+
+    app, extra = _resolve_app(args.app, args.data)
+    options = {**_machine_options(args), **extra, "paused": True, "gdb": True}
+    machine = Machine(app, *args.args, echo=sys.stdout, **options)
+    async with machine:
+        so = extra.get("initrd")
+        so_path = (Path(so).with_suffix(".so") if so else paths.app_object(app))
+        base = predict_app_base(machine)
+        command = machine.gdb_command(so_path if so_path.is_file() else None, base)
+        print("labkit: the machine is paused at its first instruction; attach gdb with:",
+              file=sys.stderr)
+        print(shlex.join(command), flush=True)
+        print(f"labkit: (QEMU pid {machine.pid}; Ctrl-C ends it)", file=sys.stderr, flush=True)
+        if args.gdb:
+            proc = await asyncio.create_subprocess_exec(*command)
+            await proc.wait()
+            await machine.kill()
+        outcome = await machine.wait(args.timeout)
+    _print_err(outcome.describe())
+    return outcome.status
+
+
+def cmd_debug(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_debug(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+# ------------------------------------------------------------------------------ bench
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import format_table, run_bench
+
+    results = run_bench(runs=args.runs, machine=args.machine)
+    print(format_table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ parser
+def _add_machine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("app", help="app name (images/APP.cpio), a C file (my.c) or an app .so")
+    p.add_argument("args", nargs="*", help="arguments for the app (after --)")
+    p.add_argument("--machine", choices=("pc", "q35", "microvm"), default="pc",
+                   help="QEMU machine type (default pc)")
+    p.add_argument("--memory", "-m", default="128M", help="guest RAM (default 128M)")
+    p.add_argument("--smp", type=int, default=1, help="virtual CPUs (default 1)")
+    p.add_argument("--accel", choices=("tcg", "kvm", "auto"), default="tcg",
+                   help="tcg (default), kvm, or auto (probe KVM with a short boot)")
+    p.add_argument("--icount", action="store_true",
+                   help="-icount shift=0: the TSC counts guest instructions exactly")
+    p.add_argument("--metrics", type=int, metavar="MS", help="COM2 metric sample every MS ms")
+    p.add_argument("--env", action="append", metavar="NAME=VALUE",
+                   help="environment variable for the app (repeatable)")
+    p.add_argument("--data", action="append", default=[], metavar="FILE",
+                   help="data file to pack with a compiled app (repeatable)")
+    p.add_argument("--kernel", help="kernel ELF to boot (default images/kernel.elf)")
+    p.add_argument("--timeout", type=float, default=60.0,
+                   help="kill the machine after this many seconds (default 60)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="labkit", formatter_class=fmt,
+        description="The unikernel lab's bench: build, boot, inspect and debug the kernel.",
+        epilog="examples:\n  labkit doctor\n  labkit build\n  labkit run hello -- 3\n"
+               "  labkit run my.c\n  labkit inspect images/apps/hello.so\n  labkit debug hello")
+    parser.add_argument("--version", action="version", version=f"labkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("doctor", help="check that this machine is ready for the lab",
+                       formatter_class=fmt,
+                       description="Check QEMU, the compiler, graphviz, the runtime folder and "
+                                   "(with --kvm) whether KVM really works; print the fix for "
+                                   "each problem.", epilog="example:\n  labkit doctor --kvm")
+    p.add_argument("--kvm", action="store_true", help="probe KVM with a short boot")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("build", help="build the kernel, apps and boot archives (make -C kernel)",
+                       formatter_class=fmt,
+                       description="Run the kernel Makefile, which writes images/.",
+                       epilog="example:\n  labkit build\n  labkit build -j2")
+    p.add_argument("targets", nargs="*", help="make targets (default: all)")
+    p.add_argument("-j", "--jobs", type=int, help="parallel make jobs")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("run", help="boot an app and exit with its status", formatter_class=fmt,
+                       description="Boot the kernel with an app; the console goes to stdout "
+                                   "and labkit exits with the app's exit status. A C file is "
+                                   "compiled against the kernel's libc first. A panic prints "
+                                   "the kernel's dump and exits with 255.",
+                       epilog="examples:\n  labkit run hello\n  labkit run hello -- 3\n"
+                              "  labkit run --machine microvm --icount hello\n"
+                              "  labkit run my.c -- some args")
+    _add_machine_args(p)
+    p.add_argument("--quiet", "-q", action="store_true", help="do not print the console")
+    p.add_argument("--verbose", "-v", action="store_true", help="print outcome and wall time")
+    p.add_argument("--events", action="store_true", help="print the COM2 events at the end")
+    p.add_argument("--explain", action="store_true", help="print the QEMU command, explained")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("inspect", help="show the ELF tables of the kernel or an app",
+                       formatter_class=fmt,
+                       description="Print sections, segments, symbols, the dynamic section, "
+                                   "relocations and, for an app, which kernel symbol each of "
+                                   "its undefined symbols binds to.",
+                       epilog="examples:\n  labkit inspect images/kernel.elf --show segments\n"
+                              "  labkit inspect images/apps/hello.so --show imports")
+    p.add_argument("file", help="an ELF file")
+    p.add_argument("--show", action="append",
+                   choices=("summary", "segments", "sections", "symbols", "dynamic", "relocs",
+                            "imports"), help="which table (repeatable; default: all)")
+    p.add_argument("--kernel", help="kernel ELF to bind app imports against")
+    p.add_argument("--limit", type=int, default=0, help="at most this many rows per table")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("debug", help="boot paused with the GDB stub; print the gdb command",
+                       formatter_class=fmt,
+                       description="Start the machine paused at its first instruction with "
+                                   "QEMU's GDB stub on a private unix socket, and print the "
+                                   "exact gdb command line that attaches with kernel and app "
+                                   "symbols. --gdb runs that gdb right away.",
+                       epilog="examples:\n  labkit debug hello\n  labkit debug --gdb hello -- 3")
+    _add_machine_args(p)
+    p.add_argument("--gdb", action="store_true", help="run gdb attached to the machine")
+    p.set_defaults(func=cmd_debug, timeout=None)
+
+    p = sub.add_parser("bench", help="boot budget figures (sizes, instructions, wall time)",
+                       formatter_class=fmt,
+                       description="Measure the boot budget: image sizes, instructions from "
+                                   "entry to app main under -icount, hello's wall time against "
+                                   "a kernel that exits at its first instruction, instructions "
+                                   "per system call.",
+                       epilog="example:\n  labkit bench --json bench.json")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--runs", type=int, default=5, help="wall-time runs per figure (median)")
+    p.add_argument("--machine", choices=("pc", "q35", "microvm"), default="pc")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LabkitError as exc:
+        _print_err(str(exc))
+        return ERROR_STATUS
+    except KeyboardInterrupt:
+        _print_err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,224 @@
+# SPDX-License-Identifier: MIT
+"""The QEMU command line, built from a :class:`MachineConfig` and explained flag by flag.
+
+:func:`build_command` returns a list of :class:`Flag` objects: the argv words and one sentence
+saying why each is there, so a notebook can show the exact command and what every part does
+(:func:`explain`). The boot contract is ``kernel/README.md``; QEMU facts are in
+``QEMU-NOTES``: PVH entry, ``isa-debug-exit`` on port 0xf4, ``-icount`` for exact counts.
+
+Sockets: labkit listens on COM1, COM2 and QMP sockets in the machine's private runtime
+directory and QEMU connects to them as a client while it starts, before the first guest
+instruction, so no output is ever lost. The GDB stub is the other way round (QEMU listens) so
+that a real ``gdb`` can attach to it too.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BootError
+
+__all__ = [
+    "MachineConfig",
+    "Flag",
+    "RunDir",
+    "build_command",
+    "kernel_cmdline",
+    "explain",
+    "shell_line",
+    "argv",
+    "MACHINE_TYPES",
+]
+
+#: Machine types the kernel boots on.
+MACHINE_TYPES = ("pc", "q35", "microvm")
+
+
+@dataclass
+class MachineConfig:
+    """Everything that decides how a machine boots.
+
+    ``app`` names ``APP.so`` in the boot archive ``initrd`` (default ``images/APP.cpio``);
+    ``options`` are kernel options (``metrics=MS``), ``env`` environment variables for the
+    app (keys must start with an upper-case letter). ``icount`` (False or a shift, normally
+    0) makes the TSC count guest instructions exactly. ``paused`` holds the CPU before its
+    first instruction; ``gdb`` opens QEMU's GDB stub on a unix socket.
+    """
+
+    app: str | None = "hello"
+    args: Sequence[str] = ()
+    options: Mapping[str, str | int] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    kernel: Path | None = None
+    initrd: Path | None = None
+    machine: str = "pc"
+    memory: str = "128M"
+    smp: int = 1
+    accel: str = "tcg"
+    icount: int | bool | None = None
+    paused: bool = False
+    gdb: bool = False
+    qemu: str = "qemu-system-x86_64"
+    extra: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.machine not in MACHINE_TYPES:
+            raise BootError(f"unknown machine type {self.machine!r}: use one of "
+                            f"{', '.join(MACHINE_TYPES)}")
+        if self.accel not in ("tcg", "kvm"):
+            raise BootError(f"unknown accelerator {self.accel!r}: use 'tcg' or 'kvm'")
+        if self.smp < 1:
+            raise BootError(f"smp must be at least 1, not {self.smp}")
+        self.args = tuple(str(a) for a in self.args)
+        self.memory = str(self.memory)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Some argv words of the QEMU command and why they are there."""
+
+    words: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """The socket paths inside a machine's private runtime directory."""
+
+    path: Path
+
+    @property
+    def com1(self) -> Path:
+        return self.path / "com1.sock"
+
+    @property
+    def com2(self) -> Path:
+        return self.path / "com2.sock"
+
+    @property
+    def qmp(self) -> Path:
+        return self.path / "qmp.sock"
+
+    @property
+    def gdb(self) -> Path:
+        return self.path / "gdb.sock"
+
+
+def _check_token(token: str, what: str) -> str:
+    if not token or any(c.isspace() for c in token):
+        raise BootError(f"{what} {token!r} cannot be used on the kernel command line: "
+                        "tokens are separated by spaces and cannot be empty or contain one")
+    return token
+
+
+def kernel_cmdline(config: MachineConfig) -> str:
+    """The ``-append`` string: ``[OPTIONS] [NAME=VALUE] -- APP [ARGS]`` (kernel README)."""
+    words = [_check_token(f"{k}={v}", "option") for k, v in config.options.items()]
+    for name, value in config.env.items():
+        if not name[:1].isupper():
+            raise BootError(f"environment variable {name!r} must start with an upper-case "
+                            "letter (that is how the kernel tells it from an option)")
+        words.append(_check_token(f"{name}={value}", "environment variable"))
+    words.append("--")
+    if config.app:
+        words.append(_check_token(config.app, "app name"))
+        words += [_check_token(a, "argument") for a in config.args]
+    return " ".join(words)
+
+
+def build_command(config: MachineConfig, rundir: RunDir, kernel: Path,
+                  initrd: Path | None) -> list[Flag]:
+    """The QEMU command for ``config``, as explained flags (join ``words`` for argv)."""
+    machine = config.machine
+    if machine == "q35":
+        machine = "q35,sata=off"
+    flags = [
+        Flag((config.qemu,), "the emulator: a whole x86-64 PC in one process"),
+        Flag(("-machine", machine),
+             {"pc": "the classic i440FX PC",
+              "q35": "the newer Q35 chipset (SATA off: SeaBIOS would spend 0.5 s probing it)",
+              "microvm": "a minimal machine with no PCI and no firmware tables"}[config.machine]),
+        Flag(("-accel", config.accel),
+             "TCG translates guest code in software (always works); KVM runs it on the CPU"
+             if config.accel == "tcg" else "KVM: the host CPU runs guest code directly"),
+        Flag(("-m", config.memory), "guest RAM"),
+        Flag(("-smp", str(config.smp)), "number of virtual CPUs"),
+        Flag(("-nodefaults", "-no-user-config"),
+             "no default devices (VGA, NIC, floppy) and no host config: a fast, bare machine"),
+        Flag(("-display", "none"), "no screen: the consoles are serial lines"),
+        Flag(("-no-reboot",), "a guest reset (triple fault) ends QEMU instead of rebooting"),
+        Flag(("-kernel", str(kernel)),
+             "the kernel ELF; QEMU enters it through its PVH note in 32-bit protected mode"),
+    ]
+    if initrd is not None:
+        flags.append(Flag(("-initrd", str(initrd)),
+                          "the boot archive (cpio newc): the app .so and its data files"))
+    flags += [
+        Flag(("-append", kernel_cmdline(config)),
+             "the kernel command line: options, then --, then the app and its arguments"),
+        Flag(("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"),
+             "a write of V to port 0xf4 ends QEMU with status (V << 1) | 1: the app's exit"),
+        Flag(("-chardev", f"socket,id=com1,path={rundir.com1}"),
+             "COM1 backend: QEMU connects to labkit's socket (the human console)"),
+        Flag(("-chardev", f"socket,id=com2,path={rundir.com2}"),
+             "COM2 backend: QEMU connects to labkit's socket (JSON events)"),
+    ]
+    if config.machine == "microvm":
+        flags += [
+            Flag(("-serial", "chardev:com1"), "COM1 (0x3f8), the machine's only default UART"),
+            Flag(("-device", "isa-serial,iobase=0x2f8,irq=3,chardev=com2"),
+                 "COM2 (0x2f8): microvm has one serial port unless asked for another"),
+        ]
+    else:
+        flags += [
+            Flag(("-serial", "chardev:com1"), "first serial port, COM1 at 0x3f8"),
+            Flag(("-serial", "chardev:com2"), "second serial port, COM2 at 0x2f8"),
+        ]
+    flags += [
+        Flag(("-chardev", f"socket,id=qmp,path={rundir.qmp}"),
+             "QMP backend: QEMU connects to labkit's socket"),
+        Flag(("-mon", "chardev=qmp,mode=control"),
+             "the QEMU Machine Protocol on that socket: pause, resume, quit, events"),
+    ]
+    if config.gdb:
+        flags.append(Flag(("-gdb", f"unix:{rundir.gdb},server=on,wait=off"),
+                          "QEMU's GDB stub listens here; labkit's debugger or gdb attach"))
+    if config.paused:
+        flags.append(Flag(("-S",), "hold the CPU before its first instruction until 'cont'"))
+    if config.icount is not None and config.icount is not False:
+        shift = 0 if config.icount is True else int(config.icount)
+        flags.append(Flag(("-icount", f"shift={shift},align=off,sleep=off"),
+                          f"deterministic: the TSC advances 2^{shift} per guest instruction"))
+    if config.extra:
+        flags.append(Flag(tuple(config.extra), "extra arguments given by the caller"))
+    return flags
+
+
+def argv(flags: Sequence[Flag]) -> list[str]:
+    """The plain argv of explained flags."""
+    return [w for f in flags for w in f.words]
+
+
+def explain(flags: Sequence[Flag]) -> str:
+    """The command one flag a line, each followed by its reason as a ``#`` comment."""
+    width = min(60, max(len(shlex.join(f.words)) for f in flags))
+    return "\n".join(f"{shlex.join(f.words):<{width}}  # {f.why}" for f in flags)
+
+
+def shell_line(flags: Sequence[Flag]) -> str:
+    """The command as one line to paste into a shell."""
+    return shlex.join(argv(flags))
+
+
+def default_runtime_base() -> str:
+    """Where private runtime directories go: ``$LABKIT_RUNTIME_DIR``, ``$XDG_RUNTIME_DIR`` or
+    the system temporary folder (short paths: a unix socket path holds 107 bytes)."""
+    for var in ("LABKIT_RUNTIME_DIR", "XDG_RUNTIME_DIR"):
+        value = os.environ.get(var)
+        if value and os.path.isdir(value) and os.access(value, os.W_OK):
+            return value
+    return "/tmp" if os.path.isdir("/tmp") else ""
