@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+// File descriptors: a fixed table mapping fds to the console (0-2 at start),
+// /dev/null, /dev/zero, or read-only files of the boot archive. Writes to the
+// console and /dev/null take no lock: that path is benchmarked.
+#include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <string.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <console.h>
+#include <sync.h>
+#include <app.h>
+
+#define NOFILE 64
+
+enum kind { FD_FREE, FD_CONSOLE, FD_NULL, FD_ZERO, FD_BOOTFS };
+
+struct ofile {
+    enum kind kind;
+    int flags;           // O_ACCMODE bits and O_APPEND..., for F_GETFL
+    const char *data;    // FD_BOOTFS: the file's bytes in the archive
+    size_t size;
+    off_t pos;
+};
+
+static struct ofile files[NOFILE] = {
+    [0] = { FD_CONSOLE, O_RDWR, NULL, 0, 0 },
+    [1] = { FD_CONSOLE, O_RDWR, NULL, 0, 0 },
+    [2] = { FD_CONSOLE, O_RDWR, NULL, 0, 0 },
+};
+static struct kmutex fd_lock;   // guards allocation and bootfs positions
+
+static int fail(int err)
+{
+    errno = err;
+    return -1;
+}
+
+static struct ofile *get(int fd)
+{
+    if ((unsigned)fd >= NOFILE || files[fd].kind == FD_FREE)
+        return NULL;
+    return &files[fd];
+}
+
+// Lowest free fd at or above min, marked taken with a copy of *f; or -1.
+static int alloc_fd(const struct ofile *f, int min)
+{
+    int fd = -1;
+    kmutex_lock(&fd_lock);
+    for (int i = min < 0 ? 0 : min; i < NOFILE && fd < 0; i++)
+        if (files[i].kind == FD_FREE) {
+            files[i] = *f;
+            fd = i;
+        }
+    kmutex_unlock(&fd_lock);
+    return fd < 0 ? fail(EMFILE) : fd;
+}
+
+// Archive names have no leading "/" or "./"; accept both forms.
+static const char *archive_name(const char *path)
+{
+    for (;;) {
+        if (path[0] == '/')
+            path++;
+        else if (path[0] == '.' && path[1] == '/')
+            path += 2;
+        else
+            return path;
+    }
+}
+
+// Fills *f for path; returns 0 or an errno value.
+static int lookup(const char *path, int flags, struct ofile *f)
+{
+    *f = (struct ofile){ FD_FREE, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), NULL, 0, 0 };
+    if (strcmp(path, "/dev/null") == 0)
+        f->kind = FD_NULL;
+    else if (strcmp(path, "/dev/zero") == 0)
+        f->kind = FD_ZERO;
+    else if (strcmp(path, "/dev/console") == 0 || strcmp(path, "/dev/tty") == 0)
+        f->kind = FD_CONSOLE;
+    if (f->kind != FD_FREE)
+        return 0;
+
+    const void *data;
+    size_t size;
+    const char *name = archive_name(path);
+    if (!*name || bootfs_lookup(name, &data, &size) < 0)
+        return (flags & O_CREAT) && *name ? EROFS : ENOENT;
+    if ((flags & O_CREAT) && (flags & O_EXCL))
+        return EEXIST;
+    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+        return EROFS;
+    if (flags & O_DIRECTORY)
+        return ENOTDIR;
+    f->kind = FD_BOOTFS;
+    f->data = data;
+    f->size = size;
+    return 0;
+}
+
+int open(const char *path, int flags, ...)
+{
+    struct ofile f;
+    int err = lookup(path, flags, &f);
+    return err ? fail(err) : alloc_fd(&f, 0);
+}
+
+int creat(const char *path, mode_t mode)
+{
+    return open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+}
+
+int close(int fd)
+{
+    kmutex_lock(&fd_lock);
+    struct ofile *f = get(fd);
+    if (f)
+        f->kind = FD_FREE;
+    kmutex_unlock(&fd_lock);
+    return f ? 0 : fail(EBADF);
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    struct ofile *f = get(fd);
+    if (!f || (f->flags & O_ACCMODE) == O_RDONLY)
+        return fail(EBADF);
+    switch (f->kind) {
+    case FD_CONSOLE:
+        console_write(buf, n);
+        return n;
+    case FD_NULL:
+    case FD_ZERO:
+        return n;
+    default:
+        return fail(EBADF);
+    }
+}
+
+// Copies from a boot-archive file at *pos; the caller holds fd_lock.
+static size_t archive_read(const struct ofile *f, void *buf, size_t n, off_t pos)
+{
+    if (pos >= (off_t)f->size)
+        return 0;
+    size_t left = f->size - pos;
+    n = n < left ? n : left;
+    memcpy(buf, f->data + pos, n);
+    return n;
+}
+
+ssize_t read(int fd, void *buf, size_t n)
+{
+    struct ofile *f = get(fd);
+    if (!f || (f->flags & O_ACCMODE) == O_WRONLY)
+        return fail(EBADF);
+    switch (f->kind) {
+    case FD_CONSOLE:
+        return n ? console_read(buf, n) : 0;
+    case FD_NULL:
+        return 0;
+    case FD_ZERO:
+        memset(buf, 0, n);
+        return n;
+    case FD_BOOTFS:
+        kmutex_lock(&fd_lock);
+        n = archive_read(f, buf, n, f->pos);
+        f->pos += n;
+        kmutex_unlock(&fd_lock);
+        return n;
+    default:
+        return fail(EBADF);
+    }
+}
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+    struct ofile *f = get(fd);
+    if (!f)
+        return fail(EBADF);
+    if (f->kind != FD_BOOTFS)
+        return f->kind == FD_CONSOLE ? fail(ESPIPE) : read(fd, buf, n);
+    if (off < 0)
+        return fail(EINVAL);
+    return archive_read(f, buf, n, off);
+}
+
+off_t lseek(int fd, off_t off, int whence)
+{
+    struct ofile *f = get(fd);
+    if (!f)
+        return fail(EBADF);
+    if (f->kind == FD_CONSOLE)
+        return fail(ESPIPE);
+    if (f->kind != FD_BOOTFS)
+        return 0;   // like Linux's /dev/null and /dev/zero
+    kmutex_lock(&fd_lock);
+    off_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? f->pos
+               : whence == SEEK_END ? (off_t)f->size : -1;
+    off_t pos = base < 0 || base + off < 0 ? -1 : base + off;
+    if (pos >= 0)
+        f->pos = pos;
+    kmutex_unlock(&fd_lock);
+    return pos < 0 ? fail(EINVAL) : pos;
+}
+
+static void fill_stat(const struct ofile *f, struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_nlink = 1;
+    st->st_blksize = 4096;
+    if (f->kind == FD_BOOTFS) {
+        st->st_mode = S_IFREG | 0444;
+        st->st_size = f->size;
+        st->st_blocks = (f->size + 511) / 512;
+    } else {
+        st->st_mode = S_IFCHR | 0666;
+        st->st_rdev = f->kind == FD_CONSOLE ? 0x400 : f->kind == FD_NULL ? 0x103 : 0x105;
+    }
+}
+
+int fstat(int fd, struct stat *st)
+{
+    struct ofile *f = get(fd);
+    if (!f)
+        return fail(EBADF);
+    fill_stat(f, st);
+    return 0;
+}
+
+int stat(const char *path, struct stat *st)
+{
+    struct ofile f;
+    int err = lookup(path, O_RDONLY, &f);
+    if (err)
+        return fail(err);
+    fill_stat(&f, st);
+    return 0;
+}
+
+int lstat(const char *path, struct stat *st)
+{
+    return stat(path, st);
+}
+
+int access(const char *path, int mode)
+{
+    struct ofile f;
+    int err = lookup(path, O_RDONLY, &f);
+    if (err)
+        return fail(err);
+    if ((mode & W_OK) && f.kind == FD_BOOTFS)
+        return fail(EROFS);
+    if (mode & X_OK)
+        return fail(EACCES);
+    return 0;
+}
+
+int dup(int fd)
+{
+    struct ofile *f = get(fd);
+    return f ? alloc_fd(f, 0) : fail(EBADF);
+}
+
+// Bootfs positions are copied, not shared as POSIX would have it.
+int dup2(int fd, int to)
+{
+    struct ofile *f = get(fd);
+    if (!f || (unsigned)to >= NOFILE)
+        return fail(EBADF);
+    if (fd != to) {
+        kmutex_lock(&fd_lock);
+        files[to] = *f;
+        kmutex_unlock(&fd_lock);
+    }
+    return to;
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+    struct ofile *f = get(fd);
+    if (!f)
+        return fail(EBADF);
+    va_list ap;
+    va_start(ap, cmd);
+    long arg = va_arg(ap, long);
+    va_end(ap);
+    switch (cmd) {
+    case F_DUPFD: return alloc_fd(f, (int)arg);
+    case F_GETFD: return 0;
+    case F_SETFD: return 0;
+    case F_GETFL: return f->flags;
+    case F_SETFL: f->flags = (f->flags & O_ACCMODE) | (arg & (O_APPEND | O_NONBLOCK)); return 0;
+    default: return fail(EINVAL);
+    }
+}
+
+int isatty(int fd)
+{
+    struct ofile *f = get(fd);
+    if (!f)
+        return fail(EBADF);
+    return f->kind == FD_CONSOLE ? 1 : fail(ENOTTY);
+}
+
+int fsync(int fd)
+{
+    return get(fd) ? 0 : fail(EBADF);
+}
+
+int unlink(const char *path)
+{
+    struct ofile f;
+    int err = lookup(path, O_RDONLY, &f);
+    return fail(err ? err : EROFS);
+}
+
+int mkdir(const char *path, mode_t mode)
+{
+    (void)path, (void)mode;
+    return fail(EROFS);
+}
+
+int pipe(int fds[2])
+{
+    (void)fds;
+    return fail(ENOSYS);
+}
