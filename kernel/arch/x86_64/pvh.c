@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// The PVH boot protocol (Xen's hvm_start_info, which QEMU also speaks): the
+// command line (-append), the module list (our boot archive, -initrd) and the
+// E820-style memory map. If the map is missing, the RAM size comes from CMOS.
+#include "boot.h"
+#include "panic.h"
+#include "cpu.h"
+
+#define HVM_START_MAGIC 0x336ec578
+#define E820_RAM 1
+
+struct hvm_start_info {
+    uint32_t magic, version, flags, nr_modules;
+    uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+    uint32_t memmap_entries, reserved;
+};
+struct hvm_modlist_entry { uint64_t paddr, size, cmdline_paddr, reserved; };
+struct hvm_memmap_entry { uint64_t addr, size; uint32_t type, reserved; };
+
+static unsigned cmos(unsigned reg)
+{
+    outb(0x70, (uint8_t)reg);
+    return inb(0x71);
+}
+
+static void add_ram(struct boot_info *bi, uint64_t start, uint64_t end)
+{
+    if (bi->nram < BOOT_MAX_RAM_RANGES && end > start) {
+        bi->ram[bi->nram].start = start;
+        bi->ram[bi->nram].end = end;
+        bi->nram++;
+        if (end > bi->ram_end)
+            bi->ram_end = end;
+    }
+}
+
+void boot_info_read(uint32_t start_info_paddr, struct boot_info *bi)
+{
+    const struct hvm_start_info *si = (const void *)(uintptr_t)start_info_paddr;
+    *bi = (struct boot_info){ .cmdline = "" };
+    if (!si || si->magic != HVM_START_MAGIC)
+        panic("PVH start info at %#x has a bad magic: not booted through PVH?", start_info_paddr);
+    if (si->cmdline_paddr)
+        bi->cmdline = (const char *)(uintptr_t)si->cmdline_paddr;
+    if (si->nr_modules > 0 && si->modlist_paddr) {
+        const struct hvm_modlist_entry *m = (const void *)(uintptr_t)si->modlist_paddr;
+        bi->module = (const void *)(uintptr_t)m->paddr;
+        bi->module_size = m->size;
+    }
+    if (si->version >= 1 && si->memmap_paddr && si->memmap_entries) {
+        const struct hvm_memmap_entry *e = (const void *)(uintptr_t)si->memmap_paddr;
+        for (uint32_t i = 0; i < si->memmap_entries; i++)
+            if (e[i].type == E820_RAM)
+                add_ram(bi, e[i].addr, e[i].addr + e[i].size);
+    } else {
+        uint64_t above_16m = (uint64_t)(cmos(0x34) | cmos(0x35) << 8) << 16;
+        uint64_t above_1m = (uint64_t)(cmos(0x17) | cmos(0x18) << 8) << 10;
+        add_ram(bi, 0, 0xa0000);
+        add_ram(bi, 0x100000, above_16m ? (16ULL << 20) + above_16m : (1ULL << 20) + above_1m);
+    }
+}

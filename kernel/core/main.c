@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// kmain: the table of contents of the kernel. Each step depends only on the
+// ones above it. The milestones go out on COM2 with TSC stamps; under
+// -icount shift=0 their differences are exact instruction counts.
+#include <stdlib.h>
+#include "app.h"
+#include "arch.h"
+#include "boot.h"
+#include "bootfs.h"
+#include "clock.h"
+#include "cmdline.h"
+#include "console.h"
+#include "events.h"
+#include "heap.h"
+#include "memlayout.h"
+#include "page_alloc.h"
+#include "panic.h"
+#include "pci.h"
+#include "thread.h"
+
+extern uint64_t boot_tsc;
+
+static struct boot_info boot;
+static struct cmdline cmd;
+
+// Hands all usable RAM to the page allocator, minus what is already taken.
+static void memory_init(void)
+{
+    for (unsigned i = 0; i < boot.nram; i++)
+        page_alloc_add_free(boot.ram[i].start, boot.ram[i].end);
+    page_alloc_reserve(0, KERNEL_PHYS_BASE);                  // BIOS, PVH start info
+    page_alloc_reserve((uintptr_t)__kernel_start, (uintptr_t)__kernel_end);
+    if (boot.module)
+        page_alloc_reserve((uintptr_t)boot.module, (uintptr_t)boot.module + boot.module_size);
+}
+
+static void announce_layout(void)
+{
+    struct event e;
+    event_begin(&e, "layout");
+    event_u64(&e, "ram_bytes", boot.ram_end);
+    event_hex(&e, "kernel_start", (uintptr_t)__kernel_start);
+    event_hex(&e, "text_end", (uintptr_t)__text_end);
+    event_hex(&e, "kernel_end", (uintptr_t)__kernel_end);
+    event_hex(&e, "heap_start", (uintptr_t)__kernel_end);
+    event_hex(&e, "heap_end", boot.ram_end);
+    event_hex(&e, "archive_start", (uintptr_t)boot.module);
+    event_hex(&e, "archive_end", (uintptr_t)boot.module + boot.module_size);
+    event_hex(&e, "mmio_start", MMIO_HOLE_START);
+    event_hex(&e, "app_area", APP_AREA_START);
+    event_hex(&e, "vmem_start", VMEM_START);
+    event_send(&e);
+}
+
+static void start_app(void)
+{
+    if (boot.module && bootfs_init(boot.module, boot.module_size) < 0)
+        kprintf("boot archive: malformed or truncated cpio; using the files read so far\n");
+    if (cmd.argc == 0) {
+        kprintf("no app named: boot with -append \"-- APP [ARGS]\"\n");
+        machine_exit(EXIT_APP_NOT_FOUND);
+    }
+    app_start(cmd.argv[0], cmd.argc, cmd.argv, cmd.envp);
+}
+
+void kmain(uint32_t start_info)
+{
+    console_init();                            // COM1: the human console
+    events_init();                             // COM2: the machine channel
+    event_milestone("entry", boot_tsc);
+    boot_info_read(start_info, &boot);         // command line, boot archive, RAM map
+    gdt_init();                                // segments, TSS with interrupt stacks
+    idt_init();                                // traps: every exception panics
+    paging_init(boot.ram_end);                 // the one page table
+    event_milestone("paging", 0);
+    memory_init();                             // page allocator over free RAM
+    heap_init();                               // kmalloc / malloc
+    event_milestone("heap", 0);
+    announce_layout();
+    cmdline_parse(boot.cmdline, &cmd);         // options, environment, app argv
+    lapic_init();                              // interrupt controller, timer
+    clock_init();                              // TSC and timer calibration, RTC
+    sched_init();                              // this context becomes the idle thread
+    const char *metrics = cmdline_option(&cmd, "metrics");
+    if (metrics)
+        sched_set_metrics_period((uint64_t)atoi(metrics) * 1000000u);
+    pci_probe();                               // devices on PCI bus 0
+    event_milestone("devices", 0);
+    start_app();                               // dynamic linker, app main thread
+    sched_idle_loop();                         // run threads; halt when idle
+}
