@@ -40,12 +40,31 @@ static void out(const char *fmt, ...)
     console_write(buf, n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+// True if addr follows a call instruction (e8 rel32, or ff /2 through a
+// register or memory operand): then it is a plausible return address.
+static bool looks_like_return(uint64_t addr)
+{
+    const uint8_t *p = (const uint8_t *)addr;
+    if (addr < 8 || !paging_is_mapped(addr - 7, 7) || paging_translate(addr) == (uint64_t)-1)
+        return false;
+    return p[-5] == 0xe8 || (p[-6] == 0xff && (p[-5] & 0x38) == 0x10) ||
+           (p[-2] == 0xff && (p[-1] & 0x38) == 0x10) || (p[-3] == 0xff && (p[-2] & 0x38) == 0x10);
+}
+
 // The frames of a backtrace: rip first, then return addresses up the rbp chain
-// for as long as the chain stays on a mapped, growing stack.
-static int collect_frames(uint64_t rip, uint64_t rbp, uint64_t *frames)
+// for as long as the chain stays on a mapped, growing stack. A fault in a
+// function that has not built a frame (a leaf, or its first instruction)
+// leaves its return address at [rsp], not in the chain: take it from there.
+static int collect_frames(uint64_t rip, uint64_t rbp, uint64_t rsp, uint64_t *frames)
 {
     int n = 0;
     frames[n++] = rip;
+    if (rsp && paging_is_mapped(rsp, 8)) {
+        uint64_t ret = *(uint64_t *)rsp;
+        bool chained = rbp && paging_is_mapped(rbp, 16) && ((uint64_t *)rbp)[1] == ret;
+        if (!chained && looks_like_return(ret))
+            frames[n++] = ret;
+    }
     while (n < MAX_FRAMES && rbp && !(rbp & 7) && paging_is_mapped(rbp, 16)) {
         uint64_t *fp = (uint64_t *)rbp;
         if (fp[1] == 0)
@@ -94,7 +113,7 @@ static void frames_json(char *json, size_t len, const uint64_t *frames, int n)
 static void report(const struct trap_frame *f, const char *what, const char *message)
 {
     uint64_t frames[MAX_FRAMES];
-    int n = collect_frames(f->rip, f->rbp, frames);
+    int n = collect_frames(f->rip, f->rbp, f->vector < 32 ? f->rsp : 0, frames);
     char sym[96], json[700];
     const char *module;
     struct thread *t = thread_current();

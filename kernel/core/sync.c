@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Mutexes and condition variables. On one CPU, holding interrupts off is the
 // atomic section; a thread that must wait goes on the object's FIFO wait
-// queue and blocks. Unlock hands the mutex straight to the first waiter, so
-// a woken thread never has to compete for it again (no starvation).
+// queue and blocks. Unlock frees the mutex and wakes the first waiter, which
+// then tries again: the running thread may take the mutex first ("barging"),
+// which costs fairness but avoids a context switch per lock under contention.
 #include "sync.h"
 #include "thread.h"
 #include "panic.h"
@@ -14,14 +15,14 @@ void kmutex_lock(struct kmutex *m)
     struct thread *self = thread_current();
     if (m->owner == self && m->recursive) {
         m->recursion++;
-    } else if (m->owner == NULL) {
-        m->owner = self;
     } else {
-        if (m->owner == self)
-            panic("mutex %p: locked twice by the same thread (deadlock)", (void *)m);
-        waitq_push(&m->waiters, self);
-        while (m->owner != self)
-            thread_block_until(UINT64_MAX);    // unlock sets owner = us, then wakes us
+        while (m->owner != NULL) {
+            if (m->owner == self)
+                panic("mutex %p: locked twice by the same thread (deadlock)", (void *)m);
+            waitq_push(&m->waiters, self);
+            thread_block_until(UINT64_MAX);
+        }
+        m->owner = self;
     }
     irq_restore(irq);
 }
@@ -46,7 +47,7 @@ void kmutex_unlock(struct kmutex *m)
         m->recursion--;
     } else {
         struct thread *next = waitq_pop(&m->waiters);
-        m->owner = next;
+        m->owner = NULL;
         if (next)
             thread_wake(next);
     }

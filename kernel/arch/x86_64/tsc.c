@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The clock: the TSC counts time, calibrated once at boot against the PIT
 // (1.193182 MHz, a fixed reference on every PC). The LAPIC timer is calibrated
-// in the same window. The window is short (300 PIT ticks, ~250 us) because
+// in the same window. The window is short (180 PIT ticks, ~150 us) because
 // under -icount shift=0 every nanosecond of guest time costs one instruction
-// of the boot budget; 300 ticks still gives ~0.3% precision.
+// of the boot budget; 180 ticks still gives ~0.6% precision.
 // The wall clock is read once from the CMOS RTC.
 #include "arch.h"
 #include "clock.h"
@@ -11,7 +11,7 @@
 #include "cpu.h"
 
 #define PIT_HZ 1193182u
-#define CALIBRATION_PIT_TICKS 300
+#define CALIBRATION_PIT_TICKS 180
 
 extern uint64_t boot_tsc;
 void lapic_timer_start_free_running(void);
