@@ -237,19 +237,27 @@ class Machine:
             shutil.rmtree(rundir.path, ignore_errors=True)
             raise
         self._set_state(MachineState.STARTING)
+        error: str | None = None
         try:
             self._spawn()
             await asyncio.wait_for(self._connect(listeners), timeout)
         except asyncio.TimeoutError:
-            await self._abort_start(f"QEMU did not connect its sockets within {timeout:g} s")
-        except BootError:
-            raise
+            error = f"QEMU did not connect its sockets within {timeout:g} s"
+        except BootError as exc:
+            error = str(exc)
         except Exception as exc:  # noqa: BLE001 - reported as a boot error with QEMU's words
-            await self._abort_start(f"could not connect to QEMU: {exc!r}")
+            error = f"could not connect to QEMU: {exc!r}"
         finally:
             for sock in listeners.values():
                 sock.close()
             self._connected.set()
+        if error is not None:
+            self.kill_now()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._done), 10)
+            if "QEMU exited before" not in error:
+                error += "\n" + self._boot_failure_message()
+            raise BootError(error)
         if self._exited.is_set():
             await asyncio.shield(self._done)
             if not self.events.events and not self.console.text and self.stderr.strip():
@@ -326,13 +334,6 @@ class Machine:
                 self._set_state(MachineState.RUNNING if running else MachineState.PAUSED)
         if self.state == MachineState.STARTING and not self._exited.is_set():
             self._set_state(MachineState.PAUSED if self.config.paused else MachineState.RUNNING)
-
-    async def _abort_start(self, message: str) -> None:
-        self.kill_now()
-        assert self._exited is not None
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._exited.wait(), 5)
-        raise BootError(f"{message}\n{self._boot_failure_message()}")
 
     def _boot_failure_message(self) -> str:
         self._read_stderr()
@@ -544,12 +545,12 @@ class Machine:
 
         The machine must have been started with ``gdb=True`` (usually with ``paused=True``).
         """
-        from .debugger import Debugger
-
         self._require(*_LIVE_STATES, doing="attach a debugger")
         if not self.config.gdb or self.rundir is None:
             raise MachineStateError("cannot attach a debugger: start the machine with gdb=True "
                                     "(and paused=True to stop at the first instruction)")
+        from .debugger import Debugger
+
         return await Debugger.attach(self, timeout=timeout)
 
     def gdb_command(self, app_object: str | os.PathLike[str] | None = None,
