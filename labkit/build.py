@@ -83,6 +83,7 @@ class CompiledApp:
     source: Path
     object: Path
     archive: Path
+    warnings: str = ""
 
 
 def _output_dir() -> Path:
@@ -99,9 +100,12 @@ def _output_dir() -> Path:
 def compile_app(source: str | os.PathLike[str], name: str | None = None,
                 out_dir: str | os.PathLike[str] | None = None,
                 data_files: Iterable[str | os.PathLike[str]] = (),
-                extra_cflags: Sequence[str] = ()) -> CompiledApp:
+                extra_cflags: Sequence[str] = (), werror: bool = False) -> CompiledApp:
     """Compile one C file into an app ``NAME.so`` and pack ``NAME.cpio`` (with
-    ``data_files``). Raises :class:`BuildError` carrying the compiler's messages."""
+    ``data_files``). Raises :class:`BuildError` carrying the compiler's messages.
+
+    The flags are the kernel's own for apps, less ``-Werror`` unless ``werror``: warnings
+    stay visible in :attr:`CompiledApp.warnings`."""
     src = Path(source).resolve()
     if not src.is_file():
         raise BuildError(f"{source}: no such file")
@@ -110,10 +114,12 @@ def compile_app(source: str | os.PathLike[str], name: str | None = None,
     out.mkdir(parents=True, exist_ok=True)
     so = out / f"{name}.so"
     cflags, ldflags = app_flags()
+    if not werror:  # a student's first program should not fail on an unused argv
+        cflags = [f for f in cflags if f != "-Werror"]
     cmd = [paths.find_tool("gcc"), *cflags, *extra_cflags, *ldflags, "-o", str(so), str(src)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=paths.kernel_dir())
     if proc.returncode != 0:
         raise BuildError(f"compiling {source} failed (the compiler's messages follow)",
                          proc.stderr or proc.stdout)
     archive = cpio.write_archive(out / f"{name}.cpio", [so, *data_files])
-    return CompiledApp(name, src, so, archive)
+    return CompiledApp(name, src, so, archive, proc.stderr)

@@ -78,6 +78,8 @@ def _resolve_app(app: str, data_files: Sequence[str] = ()) -> tuple[str, dict]:
         from .build import compile_app
 
         compiled = compile_app(app, data_files=data_files)
+        if compiled.warnings:
+            print(compiled.warnings.rstrip(), file=sys.stderr)
         print(f"labkit: compiled {app} -> {compiled.object}", file=sys.stderr)
         return compiled.name, {"initrd": compiled.archive}
     if app.endswith(".so"):
@@ -309,6 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _print_err("interrupted")
         return 130
+    except BrokenPipeError:  # `labkit inspect ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
