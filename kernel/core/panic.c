@@ -128,11 +128,19 @@ static void report(const struct trap_frame *f, const char *what, const char *mes
         out("  error code 0x%lx\n", (unsigned long)f->error_code);
     ksym_describe(f->rip, sym, sizeof sym, &module);
     out("  RIP %016lx  %s  [%s]\n", f->rip, sym, module);
+    if (f->vector == 14 && t) {
+        uintptr_t lo, hi;
+        thread_stack_bounds(t, &lo, &hi);
+        if (read_cr2() < lo && read_cr2() >= lo - 4096)
+            out("  the address is the guard page below this thread's stack: a stack overflow\n");
+    }
     if (f->vector == 14) {
         char target[96];
         const char *tmod;
-        ksym_describe(read_cr2(), target, sizeof target, &tmod);
-        out("  CR2 %016lx  (the address touched: %s [%s])\n", read_cr2(), target, tmod);
+        if (ksym_describe(read_cr2(), target, sizeof target, &tmod))
+            out("  CR2 %016lx  (the address touched: %s [%s])\n", read_cr2(), target, tmod);
+        else
+            out("  CR2 %016lx  (the address touched)\n", read_cr2());
     }
     print_regs(f);
     out("Backtrace:\n");

@@ -11,6 +11,7 @@
 #include "thread.h"
 #include "sync.h"
 #include "arch.h"
+#include "app.h"
 #include "clock.h"
 #include "console.h"
 #include "events.h"
@@ -254,7 +255,8 @@ void thread_exit(void *value)
     irq_disable();
     current->retval = value;
     current->state = DEAD;
-    live_threads--;
+    if (--live_threads == 0)                   // as on Linux: the last thread's exit ends the app
+        app_exit(0);
     if (current->detached) {
         current->next = zombies;
         zombies = current;
