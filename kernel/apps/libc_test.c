@@ -608,6 +608,55 @@ static void test_files(void)
     }
 }
 
+// The program's own file: "libc_test.so" in the unikernel's boot archive,
+// the executable itself on Linux. Either way it starts with the ELF magic.
+static void test_own_file(const char *argv0)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s.so", argv0);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        snprintf(path, sizeof path, "%s", argv0);
+        fd = open(path, O_RDONLY);
+    }
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    unsigned char buf[8];
+    CHECK(read(fd, buf, 4) == 4 && memcmp(buf, "\177ELF", 4) == 0);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 64);
+    CHECK(lseek(fd, 0, SEEK_CUR) == 4);
+    CHECK(lseek(fd, 0, SEEK_END) == st.st_size);
+    CHECK(read(fd, buf, 4) == 0);   // at end of file
+    CHECK(lseek(fd, 1, SEEK_SET) == 1 && read(fd, buf, 3) == 3 && memcmp(buf, "ELF", 3) == 0);
+    errno = 0;
+    CHECK(lseek(fd, -10, SEEK_SET) == -1 && errno == EINVAL);
+    CHECK(close(fd) == 0);
+#ifdef __unikernel__
+    errno = 0;
+    CHECK(open(path, O_WRONLY) == -1 && errno == EROFS);   // the archive is read-only
+#endif
+
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(fread(buf, 1, 4, f) == 4 && memcmp(buf, "\177ELF", 4) == 0);
+    CHECK(ftell(f) == 4);
+    CHECK(fseek(f, 0, SEEK_END) == 0 && ftell(f) == st.st_size);
+    CHECK(fgetc(f) == EOF && feof(f));
+    rewind(f);
+    CHECK(!feof(f) && fgetc(f) == 0x7f);
+    CHECK(ungetc('x', f) == 'x' && fgetc(f) == 'x' && fgetc(f) == 'E');
+    long total = 2;   // bytes 0 and 1 were read (the pushed-back x replaced byte 0)
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        total += n;
+    CHECK(total == st.st_size);
+    CHECK(fclose(f) == 0);
+}
+
 static void test_misc(void)
 {
     CHECK(sysconf(_SC_PAGESIZE) == 4096);
@@ -632,8 +681,9 @@ static void test_misc(void)
     CHECK(getenv("NO_SUCH_VARIABLE_ANYWHERE") == NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
     test_printf_integers();
     test_printf_strings();
     test_printf_floats();
@@ -646,6 +696,7 @@ int main(void)
     test_time();
     test_malloc();
     test_files();
+    test_own_file(argv[0]);
     test_misc();
     printf("%d checks, %d failed\n", checks, failures);
     printf("%s\n", failures ? "FAILURE" : "SUCCESS");
