@@ -12,6 +12,7 @@
 #include <thread.h>
 
 #define NS_PER_SEC 1000000000ull
+#define MAX_SLEEP_S 1000000000ll   // seconds
 
 // Nanoseconds on clock id, or -1 for an unknown clock. Every clock but the
 // two realtime ones reads the monotonic clock.
@@ -67,7 +68,9 @@ int clock_nanosleep(clockid_t id, int flags, const struct timespec *req, struct 
     int64_t now = read_clock(id);
     if (now < 0 || !valid(req))
         return EINVAL;
-    uint64_t ns = req->tv_sec * NS_PER_SEC + req->tv_nsec;
+    // Capped at ~31 years so that the kernel's now + ns cannot wrap around.
+    uint64_t ns = req->tv_sec >= MAX_SLEEP_S ? MAX_SLEEP_S * NS_PER_SEC
+                                             : req->tv_sec * NS_PER_SEC + req->tv_nsec;
     if (flags & TIMER_ABSTIME)   // deadline on clock id, whichever it is
         ns = ns > (uint64_t)now ? ns - now : 0;
     thread_sleep_ns(ns);
