@@ -10,10 +10,13 @@
 
 #define ATEXIT_MAX 64
 
+void __libc_stdio_exit(void);   // stdio.c
+
 static void (*handlers[ATEXIT_MAX])(void);
 static int nhandlers;
-// Set by _exit and abort: leave without running atexit handlers.
-static int quick_exit_flag;   // 1: skip handlers; 2: skip handlers and flush too
+// Set by _exit and abort. 0: run atexit handlers and flush stdio;
+// 1: skip the handlers; 2: skip the handlers and the flush too.
+static int quick_exit_flag;
 
 int atexit(void (*fn)(void))
 {
@@ -31,7 +34,7 @@ void libc_run_atexit(void)
             handlers[--nhandlers]();
     }
     if (quick_exit_flag < 2)
-        fflush(NULL);
+        __libc_stdio_exit();
 }
 
 void exit(int status)
@@ -56,7 +59,7 @@ void _Exit(int status)
 void abort(void)
 {
     static const char msg[] = "Aborted\n";
-    fflush(stdout);
+    __libc_stdio_exit();   // stdout first, so "Aborted" comes after it
     write(2, msg, sizeof msg - 1);
     quick_exit_flag = 1;
     app_exit(134);

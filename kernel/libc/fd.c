@@ -140,7 +140,7 @@ ssize_t write(int fd, const void *buf, size_t n)
     }
 }
 
-// Copies from a boot-archive file at *pos; the caller holds fd_lock.
+// Copies from a boot-archive file at pos; returns the count.
 static size_t archive_read(const struct ofile *f, void *buf, size_t n, off_t pos)
 {
     if (pos >= (off_t)f->size)

@@ -144,21 +144,47 @@ int puts(const char *s)
     return ok ? 1 : EOF;
 }
 
+// Every stream with output pending (others are skipped without locking:
+// a thread blocked reading stdin holds its lock).
+static int flush_all(void)
+{
+    int r = 0;
+    for (int i = 0; i < 3; i++)
+        if (std_files[i].wlen)
+            r |= fflush(&std_files[i]);
+    for (int i = 0; i < FOPEN_MAX; i++)
+        if (pool[i].used && pool[i].wlen)
+            r |= fflush(&pool[i]);
+    return r;
+}
+
 int fflush(FILE *f)
 {
-    if (!f) {   // every output stream
-        int r = 0;
-        for (int i = 0; i < 3; i++)
-            r |= fflush(&std_files[i]);
-        for (int i = 0; i < FOPEN_MAX; i++)
-            if (pool[i].used)
-                r |= fflush(&pool[i]);
-        return r;
-    }
+    if (!f)
+        return flush_all();
     kmutex_lock(&f->lock);
     int r = f->wlen ? flush_locked(f) : 0;
     kmutex_unlock(&f->lock);
     return r;
+}
+
+// At exit: flush what can be flushed, but never wait for a lock. A stream
+// locked by another thread is skipped (its half-made output is lost) rather
+// than letting exit() hang behind that thread.
+void __libc_stdio_exit(void)
+{
+    FILE *all[3 + FOPEN_MAX];
+    int n = 0;
+    for (int i = 0; i < 3; i++)
+        all[n++] = &std_files[i];
+    for (int i = 0; i < FOPEN_MAX; i++)
+        if (pool[i].used)
+            all[n++] = &pool[i];
+    for (int i = 0; i < n; i++)
+        if (all[i]->wlen && kmutex_trylock(&all[i]->lock)) {
+            flush_locked(all[i]);
+            kmutex_unlock(&all[i]->lock);
+        }
 }
 
 void perror(const char *s)
