@@ -5,6 +5,7 @@
 #include "app.h"
 #include "arch.h"
 #include "events.h"
+#include "libc_hooks.h"
 #include "loader.h"
 #include "panic.h"
 #include "thread.h"
@@ -33,6 +34,7 @@ void app_exit(int status)
 static void app_main_thread(void *unused)
 {
     (void)unused;
+    libc_init();                               // environ, before any app code
     elf_run_init(&image);
     event_milestone("app_main", 0);
     app_exit(image.main(args.argc, args.argv, args.envp));

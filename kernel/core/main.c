@@ -4,6 +4,7 @@
 // -icount shift=0 their differences are exact instruction counts.
 #include <stdlib.h>
 #include "app.h"
+#include "balloon.h"
 #include "arch.h"
 #include "boot.h"
 #include "bootfs.h"
@@ -85,6 +86,7 @@ void kmain(uint32_t start_info)
     if (metrics)
         sched_set_metrics_period((uint64_t)atoi(metrics) * 1000000u);
     pci_probe();                               // devices on PCI bus 0
+    balloon_init();                            // virtio-balloon, if QEMU has one
     event_milestone("devices", 0);
     start_app();                               // dynamic linker, app main thread
     sched_idle_loop();                         // run threads; halt when idle

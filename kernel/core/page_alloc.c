@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Physical page allocator: a bitmap with one bit per 4 KiB frame below 4 GiB
-// (set = free). Allocation is next-fit from where the last one ended; runs of
+// (set = free). Allocation is next-fit from where the last one ended, or from
+// the lowest frame freed since, whichever is lower; runs of
 // several frames are found by scanning bits, skipping full 64-frame words.
 #include <stdbool.h>
 #include "page_alloc.h"
@@ -68,10 +69,26 @@ static size_t find_run(size_t from, size_t n, size_t align)
     return highest_frame;
 }
 
+static void (*oom_handler)(size_t n);
+
+void page_alloc_set_oom_handler(void (*handler)(size_t n)) { oom_handler = handler; }
+
+static uintptr_t try_alloc(size_t n, size_t align_pages);
+
 uintptr_t page_alloc_aligned(size_t n, size_t align_pages)
 {
     if (n == 0 || align_pages == 0 || (align_pages & (align_pages - 1)))
         return 0;
+    uintptr_t addr = try_alloc(n, align_pages);
+    if (!addr && oom_handler) {
+        oom_handler(n);
+        addr = try_alloc(n, align_pages);
+    }
+    return addr;
+}
+
+static uintptr_t try_alloc(size_t n, size_t align_pages)
+{
     int irq = irq_save();
     size_t f = find_run(next_fit, n, align_pages);
     if (f == highest_frame)
@@ -110,6 +127,11 @@ void page_free(uintptr_t addr, size_t n)
             frames_free++;
         }
     }
+    // Reuse freed frames first: they are warm in the caches and already backed
+    // by host memory, while frames never touched cost the host nothing yet
+    // (which is also what makes a balloon inflation give back real memory).
+    if (addr / PAGE_SIZE < next_fit)
+        next_fit = addr / PAGE_SIZE;
     irq_restore(irq);
 }
 

@@ -19,6 +19,7 @@
 #include "page_alloc.h"
 #include "vmem.h"
 #include "memlayout.h"
+#include "metrics.h"
 #include "../arch/x86_64/cpu.h"
 
 #define SLICE_NS           10000000u
@@ -45,7 +46,7 @@ struct thread {
     struct thread *next;                  // run queue or zombie list
     struct thread *wait_next;             // a wait queue (sync.c)
     struct thread *sleep_next;            // the sleeper list
-    bool sleeping, timed_out, detached;
+    bool sleeping, timed_out, detached, daemon;
     uint64_t wake_ns;
     struct thread *joiner;
     uintptr_t stack, istack;              // lowest usable address of each
@@ -255,7 +256,7 @@ void thread_exit(void *value)
     irq_disable();
     current->retval = value;
     current->state = DEAD;
-    if (--live_threads == 0)                   // as on Linux: the last thread's exit ends the app
+    if (!current->daemon && --live_threads == 0)   // as on Linux: the last thread's exit ends the app
         app_exit(0);
     if (current->detached) {
         current->next = zombies;
@@ -289,6 +290,16 @@ void thread_detach(struct thread *t)
         zombies = t;
     } else {
         t->detached = true;
+    }
+    irq_restore(irq);
+}
+
+void thread_make_daemon(struct thread *t)
+{
+    int irq = irq_save();
+    if (!t->daemon && t->state != DEAD) {
+        t->daemon = true;
+        live_threads--;
     }
     irq_restore(irq);
 }
@@ -374,25 +385,6 @@ bool waitq_remove(struct wait_queue *q, struct thread *t)
     return false;
 }
 
-static void send_metrics(uint64_t now)
-{
-    struct page_stats ps;
-    struct heap_stats hs;
-    page_get_stats(&ps);
-    heap_get_stats(&hs);
-    struct event e;
-    event_begin(&e, "metrics");
-    event_u64(&e, "tsc", rdtsc());
-    event_u64(&e, "ns", now);
-    event_u64(&e, "pages_free", ps.free);
-    event_u64(&e, "pages_used", ps.total - ps.free);
-    event_u64(&e, "heap_bytes", hs.bytes_in_use);
-    event_u64(&e, "threads", live_threads);
-    event_u64(&e, "ticks", ticks);
-    event_u64(&e, "switches", switches);
-    event_send(&e);
-}
-
 static void timer_interrupt(struct trap_frame *f, void *ctx)
 {
     (void)f, (void)ctx;
@@ -406,7 +398,7 @@ static void timer_interrupt(struct trap_frame *f, void *ctx)
         runq_push(t);
     }
     if (metrics_period_ns && now >= next_metrics_ns) {
-        send_metrics(now);
+        metrics_send(now);
         next_metrics_ns = now + metrics_period_ns;
     }
     if (current != idle && runq_head && now - slice_start_ns >= SLICE_NS) {
@@ -456,6 +448,7 @@ uint64_t thread_id(const struct thread *t) { return t->id; }
 int *thread_errno(void) { return &current->errno_value; }
 unsigned thread_count(void) { return live_threads; }
 uint64_t sched_switches(void) { return switches; }
+uint64_t sched_ticks(void) { return ticks; }
 const char *thread_name(const struct thread *t) { return t->name; }
 
 void thread_stack_bounds(const struct thread *t, uintptr_t *lo, uintptr_t *hi)

@@ -3,6 +3,7 @@
 // logged on COM1 and recorded for the drivers that probe later.
 #include <stdbool.h>
 #include "pci.h"
+#include "arch.h"
 #include "console.h"
 #include "events.h"
 #include "../arch/x86_64/cpu.h"
@@ -75,4 +76,63 @@ const struct pci_device *pci_find(uint16_t vendor, uint16_t device, int index)
         if (devices[i].vendor == vendor && devices[i].device == device && index-- == 0)
             return &devices[i];
     return 0;
+}
+
+uint16_t pci_read16(const struct pci_device *d, uint8_t off)
+{
+    return (uint16_t)(pci_read32(d, off & ~3) >> ((off & 2) * 8));
+}
+
+void pci_write16(const struct pci_device *d, uint8_t off, uint16_t v)
+{
+    uint32_t word = pci_read32(d, off & ~3);
+    unsigned shift = (off & 2) * 8;
+    pci_write32(d, off & ~3, (word & ~(0xffffu << shift)) | (uint32_t)v << shift);
+}
+
+void pci_enable(const struct pci_device *d)
+{
+    pci_write16(d, 0x04, pci_read16(d, 0x04) | 0x7);   // I/O, memory, bus master
+}
+
+uint16_t pci_io_bar(const struct pci_device *d, int n)
+{
+    return (d->bar[n] & 1) ? (uint16_t)(d->bar[n] & ~3u) : 0;
+}
+
+// Walks the capability list for `id`; returns its config offset or 0.
+static uint8_t find_capability(const struct pci_device *d, uint8_t id)
+{
+    if (!(pci_read16(d, 0x06) & 0x10))
+        return 0;
+    uint8_t ptr = pci_read32(d, 0x34) & 0xfc;
+    for (int guard = 0; ptr && guard < 48; guard++) {
+        uint32_t header = pci_read32(d, ptr);
+        if ((header & 0xff) == id)
+            return ptr;
+        ptr = (header >> 8) & 0xfc;
+    }
+    return 0;
+}
+
+bool pci_enable_msix(const struct pci_device *d, unsigned entry, unsigned vector)
+{
+    uint8_t cap = find_capability(d, 0x11);
+    if (!cap)
+        return false;
+    uint32_t table = pci_read32(d, cap + 4);
+    int bir = table & 7;
+    uint64_t bar = d->bar[bir] & ~0xfULL;
+    if ((d->bar[bir] & 0x6) == 0x4)                      // 64-bit memory BAR
+        bar |= (uint64_t)d->bar[bir + 1] << 32;
+    volatile uint32_t *e = (volatile uint32_t *)(uintptr_t)(bar + (table & ~7u) + 16 * entry);
+    uint64_t address;
+    uint32_t data;
+    arch_msi_message(vector, &address, &data);
+    e[0] = (uint32_t)address;
+    e[1] = (uint32_t)(address >> 32);
+    e[2] = data;
+    e[3] = 0;                                            // unmasked
+    pci_write16(d, cap + 2, (pci_read16(d, cap + 2) | 0x8000) & ~0x4000);   // enable, unmask all
+    return true;
 }

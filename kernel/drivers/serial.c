@@ -15,7 +15,7 @@ void serial_init(uint16_t port)
     outb(port + DATA, 0x01);                   // 115200 baud
     outb(port + IER, 0x00);
     outb(port + LCR, 0x03);                    // 8 bits, no parity, 1 stop bit
-    outb(port + FCR, 0xc7);
+    outb(port + FCR, 0xc5);                    // FIFOs on; keep bytes already received
     outb(port + MCR, 0x0b);
 }
 

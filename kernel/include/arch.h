@@ -24,6 +24,10 @@ typedef void (*irq_handler)(struct trap_frame *f, void *ctx);
 bool irq_register(unsigned vector, irq_handler h, void *ctx);
 #define TIMER_VECTOR    32
 #define SPURIOUS_VECTOR 255
+// A free vector for a device (48..239), or 0 when none is left.
+unsigned irq_alloc_vector(void);
+// The MSI message that delivers `vector` to this CPU's local APIC.
+void arch_msi_message(unsigned vector, uint64_t *address, uint32_t *data);
 
 // Paging (paging.c).
 void paging_init(uint64_t ram_end);

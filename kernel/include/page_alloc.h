@@ -20,3 +20,8 @@ struct page_stats { uint64_t total, free; };
 void page_get_stats(struct page_stats *out);
 // One past the highest frame number that can ever be allocated.
 size_t page_frame_limit(void);
+
+// Called (without locks held) when an allocation of n pages finds no run;
+// it may free pages, after which the allocation is tried once more. The
+// balloon driver registers one: deflate before failing (DEFLATE_ON_OOM).
+void page_alloc_set_oom_handler(void (*handler)(size_t n));

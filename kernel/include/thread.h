@@ -17,6 +17,9 @@ struct thread *thread_create(thread_fn fn, void *arg, size_t stack_size, const c
 void *thread_join(struct thread *t);
 // Lets t's resources be freed as soon as it finishes; t may not be joined after.
 void thread_detach(struct thread *t);
+// A kernel service thread: not counted among the app's threads, so it neither
+// shows in the thread count nor keeps the app alive after its last thread ends.
+void thread_make_daemon(struct thread *t);
 void thread_exit(void *value) __attribute__((noreturn));
 void thread_yield(void);
 // Sleeps until the monotonic clock reads at least deadline_ns.
@@ -29,6 +32,7 @@ int *thread_errno(void);
 // Number of live threads, context switches so far.
 unsigned thread_count(void);
 uint64_t sched_switches(void);
+uint64_t sched_ticks(void);                // timer interrupts so far
 
 // Makes a blocked or sleeping t runnable again (interrupts off or on).
 void thread_wake(struct thread *t);

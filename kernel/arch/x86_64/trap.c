@@ -57,3 +57,15 @@ void trap_dispatch(struct trap_frame *f)
     else if (f->vector != SPURIOUS_VECTOR)
         lapic_eoi();
 }
+
+unsigned irq_alloc_vector(void)
+{
+    static unsigned next = 48;
+    return next < 240 ? next++ : 0;
+}
+
+void arch_msi_message(unsigned vector, uint64_t *address, uint32_t *data)
+{
+    *address = 0xfee00000u;                    // LAPIC 0, physical destination mode
+    *data = vector;                            // fixed delivery, edge-triggered
+}
