@@ -35,6 +35,8 @@ static void memory_init(void)
         page_alloc_reserve((uintptr_t)boot.module, (uintptr_t)boot.module + boot.module_size);
 }
 
+const char *kernel_option(const char *key) { return cmdline_option(&cmd, key); }
+
 static void announce_layout(void)
 {
     struct event e;

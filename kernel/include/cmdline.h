@@ -17,3 +17,7 @@ struct cmdline {
 void cmdline_parse(const char *text, struct cmdline *out);
 // Value of option `key`, or NULL.
 const char *cmdline_option(const struct cmdline *c, const char *key);
+
+// The boot command line's option `key` (e.g. "net" for net=channels), or NULL.
+// Valid once kmain has parsed the command line.
+const char *kernel_option(const char *key);
