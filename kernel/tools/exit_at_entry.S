@@ -2,12 +2,8 @@
 /* The smallest PVH kernel: it leaves QEMU at its first instruction (exit
  * status 1). Booting it measures QEMU's own start-up cost, the floor that
  * the real kernel's boot time is compared against. */
-    .section .note.Xen, "a"
-    .align 4
-    .long 4, 8, 18
-    .asciz "Xen"
-    .align 4
-    .quad pvh_entry
+#include "pvh_note.h"
+    PVH_NOTE pvh_entry
 
     .section .text.boot, "ax"
     .code32

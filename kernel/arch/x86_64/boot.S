@@ -16,14 +16,8 @@
 #define MSR_EFER 0xc0000080
 #define EFER_LME (1 << 8)
 
-/* Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY (18): QEMU's PVH loader reads the
- * 32-bit entry point from it. An 8-byte descriptor is what QEMU accepts. */
-    .section .note.Xen, "a"
-    .align 4
-    .long 4, 8, 18
-    .asciz "Xen"
-    .align 4
-    .quad pvh_entry
+#include "pvh_note.h"
+    PVH_NOTE pvh_entry
 
     .section .text.boot, "ax"
     .code32

@@ -5,6 +5,7 @@
 // under -icount shift=0 every nanosecond of guest time costs one instruction
 // of the boot budget; 180 ticks still gives ~0.6% precision.
 // The wall clock is read once from the CMOS RTC.
+#include <time.h>
 #include "arch.h"
 #include "clock.h"
 #include "console.h"
@@ -60,16 +61,6 @@ static unsigned cmos(unsigned reg)
     return inb(0x71);
 }
 
-static uint64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (uint64_t)(era * 146097 + (int)doe - 719468);
-}
-
 static uint64_t rtc_read_epoch(void)
 {
     for (int i = 0; i < 100000 && (cmos(0x0a) & 0x80); i++)   // update in progress
@@ -86,8 +77,9 @@ static uint64_t rtc_read_epoch(void)
         hour = ((hour & 0x7f) + 12) % 24;
     if (mon < 1 || mon > 12 || day < 1 || day > 31)
         return 0;
-    uint64_t days = days_from_civil(2000 + (int)year, mon, day);
-    return ((days * 24 + hour) * 60 + min) * 60 + sec;
+    struct tm tm = { .tm_sec = (int)sec, .tm_min = (int)min, .tm_hour = (int)hour,
+                     .tm_mday = (int)day, .tm_mon = (int)mon - 1, .tm_year = 100 + (int)year };
+    return (uint64_t)timegm(&tm);
 }
 
 void clock_init(void)
