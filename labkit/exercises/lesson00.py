@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: MIT
+"""Checks of lesson 00-welcome."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from . import CheckResult, failed, passed
+from ._run import try_app
+
+__all__ = ["check_first_app", "check_longest_phase", "check_firmware_share"]
+
+
+def check_first_app(source: str | os.PathLike[str]) -> CheckResult:
+    """Exercise 1: ``greet.c`` prints ``Hello, NAME!`` and exits with its number of arguments.
+
+    Booted twice, with three arguments and with none: 1 point for the greeting, 1 for the
+    status both times."""
+    name = "00.1 first app"
+    runs = {}
+    for args in (("a", "b", "c"), ()):
+        trial = try_app(source, *args)
+        if trial.error:
+            return failed(name, trial.error, 2)
+        runs[args] = trial
+    points, notes = 0, []
+    text = runs[("a", "b", "c")].console
+    if re.search(r"^Hello, \S.*!\s*$", text, re.M):
+        points += 1
+    else:
+        notes.append("no line 'Hello, NAME!' on the console")
+    statuses = {}
+    for args, trial in runs.items():
+        out = trial.outcome
+        statuses[len(args)] = getattr(out, "app_status", None)
+    if statuses == {3: 3, 0: 0}:
+        points += 1
+    else:
+        got = ", ".join(f"{n} arguments -> {s}" for n, s in statuses.items())
+        notes.append(f"exit status should be the number of arguments; got {got}")
+    if points == 2:
+        return passed(name, "it greets and counts its arguments, booted twice", 2)
+    return failed(name, "; ".join(notes), 2, points)
+
+
+def check_longest_phase(answer: str) -> CheckResult:
+    """Exercise 2: the longest phase of the kernel's own boot (firmware and app excluded),
+    by phase name or milestone name; measured here under icount."""
+    from ..lessons.timeline import longest_phase, profile_boot
+
+    name = "00.2 longest phase"
+    longest = longest_phase(profile_boot("hello", "pc", icount=True))
+    given = str(answer).strip().lower()
+    if given in (longest.name.lower(), longest.milestone.lower()):
+        return passed(name, f"yes: '{longest.name}' ({longest.length:,} instructions), "
+                            f"{longest.what}")
+    return failed(name, f"measured here, the longest phase is not {answer!r}; look at the "
+                        f"lengths of the phases between 'entry' and 'app_main' again")
+
+
+def check_firmware_share(answer: float, tolerance: float = 0.02) -> CheckResult:
+    """Exercise 3: the share (0..1) of the instructions up to the app's main() that run before
+    the kernel's first instruction, on the ``pc`` machine."""
+    from ..lessons.timeline import profile_boot
+
+    name = "00.3 firmware share"
+    prof = profile_boot("hello", "pc", icount=True)
+    share = prof.phase("firmware").length / prof.phase("app_main").end
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return failed(name, f"give a number between 0 and 1, not {answer!r}")
+    if value > 1.5:
+        return failed(name, "a share is between 0 and 1 (did you give a percentage?)")
+    if abs(value - share) <= tolerance:
+        return passed(name, f"yes: {share:.3f} of the instructions before main() are firmware")
+    return failed(name, f"{value:.3f} is more than {tolerance} away from the measured share")

@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: MIT
+"""Checks of lesson 01-single-address-space."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+from . import CheckResult, failed, passed
+from ._run import name_values, try_app
+
+__all__ = ["check_binding", "check_refusal", "check_call_cost", "REFERENCE_GETPPID"]
+
+
+def _kernel_and_app(app: str):
+    from .. import paths
+    from ..elf import load_elf
+
+    return load_elf(paths.kernel_image()), load_elf(paths.app_object(app))
+
+
+def check_binding(symbol: str, address: int, app: str = "hello") -> CheckResult:
+    """Exercise 1: the kernel address an app's undefined ``symbol`` is bound to."""
+    from ..elf import bind_imports
+
+    name = "01.1 binding"
+    kernel, image = _kernel_and_app(app)
+    bound = {b.name: b for b in bind_imports(image, kernel)}
+    if symbol not in bound:
+        return failed(name, f"{app}.so does not import {symbol!r}; it imports "
+                            f"{', '.join(sorted(bound))}")
+    want = bound[symbol].kernel_address
+    try:
+        given = int(address, 0) if isinstance(address, str) else int(address)
+    except (TypeError, ValueError):
+        return failed(name, f"give the address as an int (or a '0x...' string), not {address!r}")
+    if given == want:
+        return passed(name, f"yes: {symbol} in {app}.so binds to {want:#x}, inside the kernel")
+    return failed(name, f"{given:#x} is not where {symbol} binds; read the kernel's export "
+                        "table (bind_imports) again")
+
+
+def _libc_has(symbol: str) -> bool:
+    path = ctypes.util.find_library("c")
+    try:
+        return hasattr(ctypes.CDLL(path), symbol)
+    except OSError:
+        return False
+
+
+def check_refusal(source: str | os.PathLike[str]) -> CheckResult:
+    """Exercise 2: an app that calls a C library function the kernel does not export.
+
+    It must compile, and the kernel's dynamic linker must refuse it (unresolved_symbol) naming
+    a function that glibc has and the kernel does not."""
+    from .. import paths
+    from ..elf import kernel_exports, load_elf
+    from ..outcome import Exited, LoadFailed
+
+    name = "01.2 the loader's refusal"
+    trial = try_app(source)
+    if trial.error:
+        return failed(name, trial.error)
+    out = trial.outcome
+    if isinstance(out, Exited):
+        return failed(name, "the kernel loaded and ran it: every function it calls is "
+                            "exported. Call one that the kernel does not export.")
+    if not isinstance(out, LoadFailed) or out.error != "unresolved_symbol":
+        return failed(name, f"it ended otherwise: {out.describe()}")  # type: ignore[union-attr]
+    detail = out.event.detail if out.event else ""
+    symbol = detail.split("'")[1] if detail and detail.count("'") >= 2 else ""
+    exports = kernel_exports(load_elf(paths.kernel_image()))
+    if not symbol or symbol in exports:
+        return failed(name, f"refused, but for an unexpected reason: {detail!r}")
+    if not _libc_has(symbol):
+        return failed(name, f"refused for {symbol!r}, which is not a C library function "
+                            "(glibc has no such symbol): call a real one, such as popen")
+    return passed(name, f"refused: '{symbol}' is a glibc function the kernel does not "
+                        f"export ({out.describe()})")
+
+
+#: The reference measurement the call-cost check compares with.
+REFERENCE_GETPPID = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+static volatile long sink;
+static inline uint64_t tsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+int main(void)
+{
+    enum { N = 10000 };
+    for (int i = 0; i < 100; i++) sink = getppid();
+    uint64_t t0 = tsc();
+    for (long i = 0; i < N; i++) sink = i;
+    uint64_t empty = tsc() - t0;
+    t0 = tsc();
+    for (long i = 0; i < N; i++) sink = getppid();
+    uint64_t calls = tsc() - t0;
+    printf("getppid_ticks_per_call %.2f\n", (double)(calls - empty) / N);
+    return 0;
+}
+"""
+
+
+def _reference_cost() -> float:
+    import tempfile
+    from pathlib import Path
+
+    src = Path(tempfile.mkdtemp(prefix="labkit-ref-")) / "ref_getppid.c"
+    src.write_text(REFERENCE_GETPPID)
+    trial = try_app(src, icount=True)
+    if trial.error:
+        raise RuntimeError(f"the reference app failed: {trial.error}")
+    return float(name_values(trial.console)["getppid_ticks_per_call"])
+
+
+def check_call_cost(source: str | os.PathLike[str], tolerance: float = 2.0) -> CheckResult:
+    """Exercise 3: an app that measures ``getppid()`` in instructions under icount and prints
+    ``getppid_ticks_per_call X``; X must be within ``tolerance`` of the reference."""
+    name = "01.3 the cost of a call"
+    trial = try_app(source, icount=True)
+    if trial.error:
+        return failed(name, trial.error)
+    values = name_values(trial.console)
+    if "getppid_ticks_per_call" not in values:
+        return failed(name, "no line 'getppid_ticks_per_call X' on the console:\n"
+                            + trial.console[-400:])
+    got = float(values["getppid_ticks_per_call"])
+    ref = _reference_cost()
+    if abs(got - ref) <= tolerance:
+        return passed(name, f"{got:.2f} instructions per getppid() (reference {ref:.2f}): "
+                            "a call, not a trap")
+    return failed(name, f"{got:.2f} is more than {tolerance} away from the reference {ref:.2f}"
+                        ": did you subtract the empty loop, and run under icount?")

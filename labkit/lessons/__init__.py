@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: MIT
+"""Lesson logic promoted out of notebook cells: plain functions returning dataclasses.
+
+=====================  =============================================================
+module                 what it answers
+=====================  =============================================================
+``building``           build the kernel in a scratch copy, step by step (lesson 00)
+``anatomy``            how big the unikernel image is next to a Linux kernel (00)
+``timeline``           where the boot's instructions go, milestone by milestone (00)
+``linking``            the app's imports, their GOT slots and kernel targets (01)
+``syscalls``           what a "system call" costs, in instructions (01)
+``linux_guest``        whether a Linux guest is at hand, and the cited figures if not
+``ring0``              what the privileged and crash apps report (02)
+``gc``                 dirty bits against card marking, parsed and swept (02)
+=====================  =============================================================
+
+Nothing here imports ipywidgets or draws; the views are in :mod:`labkit.widgets`.
+"""

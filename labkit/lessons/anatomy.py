@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: MIT
+"""What is in the image: the unikernel's parts and their sizes, next to a Linux kernel's.
+
+Every row says whether its number was *measured* here (a file on this machine) or is *cited*
+(:data:`labkit.lessons.linux_guest.CITED`), so a plot can never pass one off as the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import paths
+from ..elf import load_elf
+from .linux_guest import CITED, find_linux_guest
+
+__all__ = ["SizeRow", "unikernel_sizes", "linux_sizes", "image_anatomy"]
+
+
+@dataclass(frozen=True)
+class SizeRow:
+    """One part of an image: how many bytes, and whether measured or cited."""
+
+    system: str     # "unikernel" or "Linux"
+    part: str
+    bytes: int
+    how: str        # "measured" or "cited"
+    source: str
+
+    @property
+    def kib(self) -> float:
+        return self.bytes / 1024
+
+
+def _loaded_bytes(elf_path: Path) -> tuple[int, int]:
+    """(code and read-only bytes, all loaded bytes incl. .bss) of an ELF's PT_LOAD segments."""
+    image = load_elf(elf_path)
+    loads = [s for s in image.segments if s.type == "PT_LOAD"]
+    code = sum(s.memsz for s in loads if "w" not in s.flags)
+    return code, sum(s.memsz for s in loads)
+
+
+def unikernel_sizes(app: str = "hello", images: str | Path | None = None) -> list[SizeRow]:
+    """The unikernel's parts for ``app``, measured from the files in ``images``."""
+    images = Path(images) if images else paths.images_dir()
+    kernel = images / "kernel.elf"
+    so = images / "apps" / f"{app}.so"
+    archive = images / f"{app}.cpio"
+    code, loaded = _loaded_bytes(kernel)
+    where = "measured from " + images.name + "/"
+    return [
+        SizeRow("unikernel", "kernel.elf file (with symbols and DWARF)", kernel.stat().st_size,
+                "measured", where + "kernel.elf"),
+        SizeRow("unikernel", "kernel in memory (PT_LOAD: code, data, bss)", loaded, "measured",
+                where + "kernel.elf program headers"),
+        SizeRow("unikernel", "kernel code and read-only data", code, "measured",
+                where + "kernel.elf program headers"),
+        SizeRow("unikernel", f"app {app}.so", so.stat().st_size, "measured",
+                where + f"apps/{app}.so"),
+        SizeRow("unikernel", f"boot archive {app}.cpio", archive.stat().st_size, "measured",
+                where + f"{app}.cpio"),
+    ]
+
+
+def linux_sizes() -> list[SizeRow]:
+    """A Linux kernel (and initramfs) measured if one is at hand, else the cited figures."""
+    guest = find_linux_guest()
+    if guest is not None:
+        rows = [SizeRow("Linux", f"kernel {guest.kernel.name}", guest.kernel.stat().st_size,
+                        "measured", str(guest.kernel.name))]
+        if guest.initramfs is not None:
+            rows.append(SizeRow("Linux", f"initramfs {guest.initramfs.name}",
+                                guest.initramfs.stat().st_size, "measured",
+                                guest.initramfs.name))
+        return rows
+    k, mods = CITED["vmlinuz_bytes"], CITED["modules_bytes"]
+    return [SizeRow("Linux", "kernel vmlinuz (Debian 12 cloud)", int(k.value), "cited", k.source),
+            SizeRow("Linux", "its modules (an initramfs packs some of them)", int(mods.value),
+                    "cited", mods.source)]
+
+
+def image_anatomy(app: str = "hello", images: str | Path | None = None) -> list[SizeRow]:
+    """:func:`unikernel_sizes` followed by :func:`linux_sizes`."""
+    return unikernel_sizes(app, images) + linux_sizes()

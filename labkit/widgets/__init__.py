@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: MIT
+"""Thin views for the notebooks: ipywidgets and matplotlib over labkit objects.
+
+Nothing here decides anything a test would need: the data comes from :mod:`labkit.lessons`
+and the rest of labkit; these modules only draw it and forward button presses.
+
+- :mod:`.progress`: a progress bar that follows a build step by step.
+- :mod:`.plots`: static figures (boot timelines, image sizes, cost comparisons).
+- :mod:`.debugger`: the debugger panel over :class:`labkit.Debugger` (lesson 02).
+"""

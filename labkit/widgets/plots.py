@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: MIT
+"""Static matplotlib figures of lesson data (each function returns the Figure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+
+from ..lessons.anatomy import SizeRow
+from ..lessons.timeline import BootProfile
+
+__all__ = ["plot_boot_timelines", "plot_sizes", "plot_bars"]
+
+_COLOURS = ["#8c8c8c", "#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd"]
+
+
+def plot_boot_timelines(profiles: Sequence[BootProfile]):
+    """Two panels: each whole boot from power-on (left), and the kernel's own part from its
+    entry to the app's exit (right); x is guest instructions, bars split into phases."""
+    fig, (whole, kernel) = plt.subplots(1, 2, figsize=(11, 1.6 + 0.6 * len(profiles)))
+    names = [f"{p.machine}{' (icount)' if p.icount else ''}" for p in profiles]
+    for row, prof in enumerate(profiles):
+        origin = prof.phase("firmware").end
+        for i, ph in enumerate(prof.phases):
+            colour = _COLOURS[i % len(_COLOURS)]
+            whole.barh(row, ph.length, left=ph.start, color=colour, edgecolor="white",
+                       label=ph.name if row == 0 else None)
+            if ph.name != "firmware":
+                kernel.barh(row, ph.length, left=ph.start - origin, color=colour,
+                            edgecolor="white")
+    for ax, title in ((whole, "from power-on"), (kernel, "from the kernel's first instruction")):
+        ax.set_yticks(range(len(profiles)), names)
+        ax.set_title(title)
+        ax.set_xlabel("guest instructions")
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+    kernel.set_yticks([])
+    fig.legend(ncol=7, fontsize="small", loc="lower center")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+def plot_sizes(rows: Sequence[SizeRow]):
+    """Bytes of each image part, log scale; cited figures hatched and labelled so."""
+    fig, ax = plt.subplots(figsize=(9, 0.5 + 0.45 * len(rows)))
+    labels = [f"{r.system}: {r.part}" + (" [cited]" if r.how == "cited" else "") for r in rows]
+    for i, r in enumerate(rows):
+        ax.barh(i, r.bytes, color="#4c72b0" if r.system == "unikernel" else "#c44e52",
+                hatch="//" if r.how == "cited" else None, edgecolor="white")
+        ax.text(r.bytes * 1.1, i, f"{r.bytes / 1024:,.0f} KiB", va="center", fontsize="small")
+    ax.set_yticks(range(len(rows)), labels)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("bytes (log scale); hatched = cited, not measured here")
+    ax.set_xlim(right=max(r.bytes for r in rows) * 8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(values: Mapping[str, float], title: str, unit: str,
+              cited: Sequence[str] = (), log: bool = False):
+    """A bar per named value; names in ``cited`` are hatched and marked [cited]."""
+    fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * len(values)))
+    for i, (name, value) in enumerate(values.items()):
+        is_cited = name in cited
+        ax.barh(i, value, color="#c44e52" if is_cited else "#4c72b0",
+                hatch="//" if is_cited else None, edgecolor="white")
+        ax.text(value, i, f" {value:,.1f}", va="center", fontsize="small")
+    ax.set_yticks(range(len(values)),
+                  [n + (" [cited]" if n in cited else "") for n in values])
+    ax.invert_yaxis()
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(unit)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: MIT
+"""labkit.lessons and labkit.exercises: the lesson logic, and every exercise check both
+failing on a wrong answer and passing on the solution. Checks that compile and boot a
+student's C file boot the real kernel (marked ``boot``)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from labkit import paths
+from labkit.events import ExitEvent, Layout, Milestone, SegmentEvent, parse_event
+from labkit.exercises import CHECKS, CheckResult
+from labkit.exercises._run import name_values
+from labkit.lessons import building, linux_guest, timeline
+
+boot = pytest.mark.boot
+
+
+def write(tmp_path: Path, name: str, source: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+# ------------------------------------------------------------------------ the check protocol
+def test_every_listed_check_exists_and_is_documented():
+    import importlib
+
+    for lesson, names in CHECKS.items():
+        module = importlib.import_module(f"labkit.exercises.{lesson}")
+        for name in names:
+            fn = getattr(module, f"check_{name}")
+            assert fn.__doc__, f"{lesson}.check_{name} has no docstring"
+
+
+def test_check_result_reads_as_pass_or_fail():
+    ok = CheckResult("x", 2, 2, "fine")
+    bad = CheckResult("x", 1, 2, "half")
+    assert ok.passed and not bad.passed
+    assert repr(ok).startswith("[PASS]") and repr(bad).startswith("[FAIL]")
+    assert "not yet" in bad._repr_html_()
+
+
+def test_name_values_reads_ints_floats_and_hex():
+    text = "iterations 100\nloop 4.01\ncr4 0x620\nnot a value line\nneg -3\n"
+    assert name_values(text) == {"iterations": 100, "loop": 4.01, "cr4": 0x620, "neg": -3}
+
+
+# ------------------------------------------------------------------------ lesson 00 logic
+def test_parse_step_reads_the_makefile_progress_lines():
+    assert building.parse_step("  CC      core/main.c\n") == building.BuildStep("CC", "core/main.c")
+    step = building.parse_step("  LD      build/kernel.pass1.elf (first pass, for kallsyms)")
+    assert step.tool == "LD" and step.note == "(first pass, for kallsyms)"
+    assert building.parse_step("make: Entering directory '/x'") is None
+    assert building.parse_step("  XX      nothing") is None
+
+
+def _events():
+    lines = [
+        '{"ev":"milestone","name":"entry","tsc":1000}',
+        '{"ev":"milestone","name":"paging","tsc":1500}',
+        '{"ev":"milestone","name":"heap","tsc":1600}',
+        '{"ev":"milestone","name":"devices","tsc":2600}',
+        '{"ev":"milestone","name":"app_loaded","tsc":2700,"app":"hello","base":"0x10000000000"}',
+        '{"ev":"milestone","name":"app_main","tsc":2750}',
+        '{"ev":"exit","status":0,"tsc":2800}',
+    ]
+    return [parse_event(x) for x in lines]
+
+
+def test_boot_phases_from_milestones():
+    phases = timeline.boot_phases(_events())
+    assert [p.name for p in phases] == ["firmware", "paging", "heap", "devices",
+                                        "dynamic linker", "main thread", "the app"]
+    assert [p.length for p in phases] == [1000, 500, 100, 1000, 100, 50, 50]
+    prof = timeline.BootProfile("pc", True, tuple(phases))
+    assert prof.kernel_instructions == 1750 and prof.total == 2800
+    assert timeline.longest_phase(prof).name == "devices"
+    assert timeline.longest_phase(prof, kernel_only=False).name in ("firmware", "devices")
+
+
+def test_boot_phases_ignore_other_events():
+    events = [Layout(1, 2, 3, 4, 5, 6, 7), SegmentEvent("a", 1, 2, "r-x", 0),
+              Milestone("entry", 10), ExitEvent(0, None)]
+    assert [p.milestone for p in timeline.boot_phases(events)] == ["entry"]
+
+
+def test_linux_guest_degrades_to_cited_figures(monkeypatch, tmp_path):
+    monkeypatch.setenv("LABKIT_ROOT", str(tmp_path))
+    monkeypatch.delenv("LABKIT_LINUX_KERNEL", raising=False)
+    assert linux_guest.find_linux_guest() is None
+    note = linux_guest.skip_note("getppid", "getppid_instructions")
+    assert note.startswith("no Linux guest image") and "338" in note
+    from labkit.lessons.anatomy import linux_sizes
+
+    assert all(r.how == "cited" for r in linux_sizes())
+
+
+def test_linux_guest_found_when_present(monkeypatch, tmp_path):
+    kernel = tmp_path / "bzImage"
+    kernel.write_bytes(b"x" * 1000)
+    (tmp_path / "initramfs.cpio.gz").write_bytes(b"y" * 10)
+    monkeypatch.setenv("LABKIT_LINUX_KERNEL", str(kernel))
+    guest = linux_guest.find_linux_guest()
+    assert guest is not None and guest.initramfs is not None
+    from labkit.lessons.anatomy import linux_sizes
+
+    rows = linux_sizes()
+    assert [r.how for r in rows] == ["measured", "measured"] and rows[0].bytes == 1000
+
+
+@boot
+def test_unikernel_sizes_are_measured_from_the_images():
+    from labkit.lessons.anatomy import unikernel_sizes
+
+    rows = unikernel_sizes("hello")
+    assert all(r.how == "measured" and r.bytes > 0 for r in rows)
+    by = {r.part: r.bytes for r in rows}
+    assert by["kernel code and read-only data"] < by["kernel in memory (PT_LOAD: code, data, bss)"]
+    assert by["app hello.so"] == paths.app_object("hello").stat().st_size
+
+
+@boot
+def test_scratch_build_reports_every_step(tmp_path):
+    seen = []
+    report = building.scratch_build(tmp_path, on_step=lambda s, n, total: seen.append((n, total)))
+    assert report.kernel.is_file() and report.archive("hello").is_file()
+    assert report.count("CC") > 20 and report.count("LD") >= 2
+    assert seen[-1][0] == len(report.steps) and seen[-1][1] >= len(report.steps) - 2
+
+
+@boot
+def test_profile_boot_is_exact_under_icount():
+    a = timeline.profile_boot("hello", "microvm")
+    b = timeline.profile_boot("hello", "microvm")
+    assert [p.length for p in a.phases[:-1]] == [p.length for p in b.phases[:-1]]
+    assert 50_000 < a.kernel_instructions < 2_000_000
+
+
+# ------------------------------------------------------------------------ lesson 00 checks
+GREET = """
+    #include <stdio.h>
+    int main(int argc, char **argv)
+    {
+        (void)argv;
+        printf("Hello, Ada!\\n");
+        return argc - 1;
+    }
+"""
+
+
+@boot
+def test_check_first_app(tmp_path):
+    from labkit.exercises import lesson00
+
+    good = lesson00.check_first_app(write(tmp_path, "greet.c", GREET))
+    assert good.passed, good
+    bad = lesson00.check_first_app(write(tmp_path, "bad.c", GREET.replace("argc - 1", "0")))
+    assert not bad.passed and bad.points == 1, bad
+    broken = lesson00.check_first_app(write(tmp_path, "broken.c", "int main( {"))
+    assert not broken.passed and "compile" in broken.message
+    missing = lesson00.check_first_app(tmp_path / "nope.c")
+    assert not missing.passed and "no such file" in missing.message
+
+
+@boot
+def test_check_longest_phase():
+    from labkit.exercises import lesson00
+
+    assert lesson00.check_longest_phase("devices").passed
+    assert not lesson00.check_longest_phase("heap").passed
+    assert not lesson00.check_longest_phase("firmware").passed
+
+
+@boot
+def test_check_firmware_share():
+    from labkit.exercises import lesson00
+
+    prof = timeline.profile_boot("hello", "pc")
+    share = prof.phase("firmware").length / prof.phase("app_main").end
+    assert lesson00.check_firmware_share(share).passed
+    assert not lesson00.check_firmware_share(share - 0.2).passed
+    assert not lesson00.check_firmware_share(share * 100).passed
+    assert not lesson00.check_firmware_share("most").passed
