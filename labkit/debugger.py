@@ -243,7 +243,11 @@ class Debugger:
             self._unsubscribe = None
         if not self.remote.closed and not self.running:
             with contextlib.suppress(DebuggerError, WaitTimeout):
-                await self.remote.command("D", 5)
+                # With multiprocess extensions QEMU wants the pid (the CPU is process 1).
+                multi = "multiprocess" in self.remote.features
+                reply = await self.remote.command("D;1" if multi else "D", 5)
+                if reply != "OK":
+                    await self.remote.send("c")  # at least leave the CPU running
         await self.remote.close()
 
     async def __aenter__(self) -> Debugger:

@@ -78,6 +78,56 @@ class MachineState(enum.Enum):
 _LIVE_STATES = {MachineState.RUNNING, MachineState.PAUSED}
 
 
+PIPE_SIZE = 1 << 20  # bytes a serial FIFO holds before the guest's UART would have to wait
+F_SETPIPE_SZ = 1031
+
+
+class _SerialFifos:
+    """The FIFO pair of one serial port: QEMU writes ``NAME.out`` and reads ``NAME.in``.
+
+    labkit opens the read end of ``.out`` before QEMU starts, and also holds a write end of it
+    until QEMU has exited, so that the reader sees end-of-file only when QEMU is gone.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        out, inp = Path(f"{base}.out"), Path(f"{base}.in")
+        os.mkfifo(out, 0o600)
+        os.mkfifo(inp, 0o600)
+        self.out_r = os.open(out, os.O_RDONLY | os.O_NONBLOCK)
+        self.out_keep = os.open(out, os.O_WRONLY | os.O_NONBLOCK)
+        self.in_w = os.open(inp, os.O_RDWR | os.O_NONBLOCK)
+        try:
+            import fcntl
+
+            fcntl.fcntl(self.out_r, F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:
+            pass  # over the per-user pipe budget: the default 64 KiB still works
+
+    def write(self, data: bytes) -> None:
+        try:
+            os.write(self.in_w, data)
+        except BlockingIOError:
+            raise MachineStateError("the guest is not reading its serial input (the FIFO is "
+                                    "full)") from None
+
+    def release(self) -> None:
+        """QEMU exited: drop our write end so the reader reaches end-of-file."""
+        for name in ("out_keep", "in_w"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+                setattr(self, name, -1)
+
+    def close(self) -> None:
+        self.release()
+        if self.out_r >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.out_r)
+            self.out_r = -1
+
+
 def _listener(path: Path) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(path))
@@ -122,7 +172,8 @@ class Machine:
         self._tasks: list[asyncio.Task] = []
         self._done: asyncio.Future[Outcome] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._writers: list[asyncio.StreamWriter] = []
+        self._serials: dict[str, _SerialFifos] = {}
+        self._transports: list[asyncio.BaseTransport] = []
         self._stop_reason: Outcome | None = None
         self._quit_requested = False
         self._shutdown_reason: str | None = None
@@ -231,14 +282,18 @@ class Machine:
         self.rundir = rundir
         try:
             self.flags = self._flags(rundir)
-            listeners = {name: _listener(getattr(rundir, name)) for name in ("com1", "com2",
-                                                                             "qmp")}
+            self._serials = {name: _SerialFifos(getattr(rundir, name))
+                             for name in ("com1", "com2")}
+            listeners = {"qmp": _listener(rundir.qmp)}
         except BaseException:
+            for fifos in self._serials.values():
+                fifos.close()
             shutil.rmtree(rundir.path, ignore_errors=True)
             raise
         self._set_state(MachineState.STARTING)
         error: str | None = None
         try:
+            await self._start_pumps()
             self._spawn()
             await asyncio.wait_for(self._connect(listeners), timeout)
         except asyncio.TimeoutError:
@@ -263,6 +318,19 @@ class Machine:
             if not self.events.events and not self.console.text and self.stderr.strip():
                 raise BootError(self._boot_failure_message())
         return self
+
+    async def _start_pumps(self) -> None:
+        loop = asyncio.get_running_loop()
+        for name, target in (("com1", self.console), ("com2", self.events)):
+            fifos = self._serials[name]
+            reader = asyncio.StreamReader(limit=PIPE_SIZE)
+            pipe = os.fdopen(fifos.out_r, "rb", buffering=0)
+            fifos.out_r = -1  # now owned by the pipe object
+            transport, _ = await loop.connect_read_pipe(
+                lambda r=reader: asyncio.StreamReaderProtocol(r), pipe)
+            self._transports.append(transport)
+            self._tasks.append(loop.create_task(self._pump(reader, target), name=name))
+        self.console.attach_writer(self._serials["com1"].write)
 
     def _spawn(self) -> None:
         assert self.rundir is not None
@@ -301,12 +369,6 @@ class Machine:
                     raise BootError(self._boot_failure_message()) from None
         finally:
             exited.cancel()
-        for name, target in (("com1", self.console), ("com2", self.events)):
-            reader, writer = await asyncio.open_connection(sock=accepted[name])
-            self._writers.append(writer)
-            if name == "com1":
-                self.console.attach_writer(writer.write)
-            self._tasks.append(loop.create_task(self._pump(reader, target), name=f"{name}"))
         await self._connect_qmp(accepted["qmp"])
 
     async def _connect_qmp(self, sock: socket.socket) -> None:
@@ -395,6 +457,8 @@ class Machine:
         self.qemu_status = status
         procguard.unregister(self.pid)  # type: ignore[arg-type]
         assert self._exited is not None and self._connected is not None
+        for fifos in self._serials.values():
+            fifos.release()
         self._exited.set()
         await self._connected.wait()
         # Drain COM1/COM2: QEMU closed them; what is buffered is still ours.
@@ -407,9 +471,12 @@ class Machine:
             self._shutdown_reason, self._quit_requested)
         self.outcome = outcome
         await self._close_qmp()
-        for writer in self._writers:
-            with contextlib.suppress(Exception):
-                writer.close()
+        for task in pumps:
+            task.cancel()
+        for transport in self._transports:
+            transport.close()
+        for fifos in self._serials.values():
+            fifos.close()
         self.console.attach_writer(None)
         self.console.close()
         self.events.close()

@@ -6,10 +6,13 @@ saying why each is there, so a notebook can show the exact command and what ever
 (:func:`explain`). The boot contract is ``kernel/README.md``; QEMU facts are in
 ``QEMU-NOTES``: PVH entry, ``isa-debug-exit`` on port 0xf4, ``-icount`` for exact counts.
 
-Sockets: labkit listens on COM1, COM2 and QMP sockets in the machine's private runtime
-directory and QEMU connects to them as a client while it starts, before the first guest
-instruction, so no output is ever lost. The GDB stub is the other way round (QEMU listens) so
-that a real ``gdb`` can attach to it too.
+Channels, all in the machine's private runtime directory: COM1 and COM2 are FIFO pairs
+(``com1.out``/``com1.in``) that labkit creates and opens before QEMU starts, so no output is
+lost; their 1 MiB pipes mean a write from the guest never has to wait for labkit, which keeps
+instruction counts under ``-icount`` exact (a unix socket fills after a few hundred one-byte
+writes, and the guest's UART then waits a host-dependent time). QMP is a unix socket that
+labkit listens on and QEMU connects to while it starts. The GDB stub is the other way round
+(QEMU listens) so that a real ``gdb`` can attach to it too.
 """
 
 from __future__ import annotations
@@ -93,11 +96,12 @@ class RunDir:
 
     @property
     def com1(self) -> Path:
-        return self.path / "com1.sock"
+        """Base of COM1's FIFOs: ``com1.out`` (guest output) and ``com1.in`` (input)."""
+        return self.path / "com1"
 
     @property
     def com2(self) -> Path:
-        return self.path / "com2.sock"
+        return self.path / "com2"
 
     @property
     def qmp(self) -> Path:
@@ -162,10 +166,11 @@ def build_command(config: MachineConfig, rundir: RunDir, kernel: Path,
              "the kernel command line: options, then --, then the app and its arguments"),
         Flag(("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"),
              "a write of V to port 0xf4 ends QEMU with status (V << 1) | 1: the app's exit"),
-        Flag(("-chardev", f"socket,id=com1,path={rundir.com1}"),
-             "COM1 backend: QEMU connects to labkit's socket (the human console)"),
-        Flag(("-chardev", f"socket,id=com2,path={rundir.com2}"),
-             "COM2 backend: QEMU connects to labkit's socket (JSON events)"),
+        Flag(("-chardev", f"pipe,id=com1,path={rundir.com1}"),
+             "COM1 backend (the human console): FIFOs com1.out and com1.in; labkit sizes the "
+             "pipe at 1 MiB so the guest never waits for the reader (exact icount)"),
+        Flag(("-chardev", f"pipe,id=com2,path={rundir.com2}"),
+             "COM2 backend (JSON events): FIFOs com2.out and com2.in"),
     ]
     if config.machine == "microvm":
         flags += [

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""A stand-in for qemu-system-x86_64 in unit tests: connects to labkit's COM1, COM2 and QMP
-sockets like QEMU does, plays a QMP peer, writes a script of output and exits.
+"""A stand-in for qemu-system-x86_64 in unit tests: opens labkit's COM1/COM2 FIFOs and connects
+to its QMP socket like QEMU does, plays a QMP peer, writes a script of output and exits.
 
 The script comes from $FAKE_QEMU (JSON): com1 (text), com2 (list of lines), qmp_events (list of
 event names, or [name, data] pairs) sent after negotiation, hold (seconds before exiting;
@@ -74,12 +74,9 @@ def main():
     if script.get("refuse"):
         sys.exit(1)
     devs = chardevs(sys.argv)
-    socks = {}
-    for name in ("com1", "com2", "qmp"):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(devs[name])
-        socks[name] = s
-    qmp = socks["qmp"]
+    serial = {name: open(devs[name] + ".out", "wb", buffering=0) for name in ("com1", "com2")}
+    qmp = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    qmp.connect(devs["qmp"])
     running = "-S" not in sys.argv
     send(qmp, {"QMP": {"version": {"qemu": {"major": 7, "minor": 2, "micro": 0},
                                    "package": "fake"}, "capabilities": ["oob"]}})
@@ -89,9 +86,9 @@ def main():
         if msg.get("execute") == "qmp_capabilities":
             send(qmp, {"return": {}, "id": msg.get("id")})
             break
-    socks["com1"].sendall(script.get("com1", "").encode())
+    serial["com1"].write(script.get("com1", "").encode())
     for line in script.get("com2", []):
-        socks["com2"].sendall((line + "\n").encode())
+        serial["com2"].write((line + "\n").encode())
     for item in script.get("qmp_events", []):
         name, data = (item, None) if isinstance(item, str) else item
         send(qmp, event(name, data))

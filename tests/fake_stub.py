@@ -136,7 +136,7 @@ class FakeStub:
             text = bytes.fromhex(p[6:]).decode()
             self._send("O" + f"you said {text}\n".encode().hex())
             self._send("OK")
-        elif p == "D":
+        elif p in ("D", "D;1"):
             self._send("OK")
         else:
             self._send("")
