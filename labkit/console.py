@@ -62,6 +62,7 @@ class Console:
 
     def __init__(self, echo: IO[str] | None = None) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending_cr = ""
         self._chunks: list[str] = []
         self._text = ""
         self._closed = False
@@ -73,7 +74,10 @@ class Console:
     # -- fed by the machine ------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         """Append raw bytes received from the serial line."""
-        text = self._decoder.decode(data)
+        text = self._pending_cr + self._decoder.decode(data)
+        self._pending_cr = ""
+        if text.endswith("\r"):  # maybe half of a CR LF split across two reads
+            text, self._pending_cr = text[:-1], "\r"
         if not text:
             return
         text = text.replace("\r\n", "\n")
@@ -87,9 +91,12 @@ class Console:
 
     def close(self) -> None:
         """The line closed (QEMU exited); wakes every waiter."""
-        tail = self._decoder.decode(b"", final=True)
+        tail = self._pending_cr + self._decoder.decode(b"", final=True)
+        self._pending_cr = ""
         if tail:
-            self.feed(tail.encode())
+            self._chunks.append(tail)
+            for listener in list(self._listeners):
+                listener(tail)
         self._closed = True
         self._signal.fire()
 

@@ -126,6 +126,14 @@ async def test_console_wait_for_and_tail():
         await c.wait_for("never", timeout=5)
 
 
+def test_console_crlf_split_across_reads():
+    c = console.Console()
+    for piece in (b"a 1\r", b"\nb 2\r", b"\n\xe2", b"\x9c\x93\r"):
+        c.feed(piece)
+    c.close()
+    assert c.text == "a 1\nb 2\n\u2713\r"
+
+
 async def test_eventlog_stream_and_partial_lines():
     log = console.EventLog()
     seen = []
