@@ -19,7 +19,7 @@ from . import paths
 from .errors import LabkitError
 from .outcome import Exited
 
-__all__ = ["ProbeResult", "probe_kvm", "choose_accel"]
+__all__ = ["ProbeResult", "probe_kvm", "choose_accel", "choose_accel_async"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ async def probe_kvm(timeout: float = 5.0) -> ProbeResult:
     return ProbeResult(False, f"{what} did not exit cleanly under KVM: {outcome.describe()}")
 
 
-def choose_accel(requested: str = "tcg", timeout: float = 5.0) -> tuple[str, str]:
+async def choose_accel_async(requested: str = "tcg", timeout: float = 5.0) -> tuple[str, str]:
     """Resolve ``tcg``/``kvm``/``auto`` to an accelerator; returns ``(accel, why)``.
 
     ``auto`` runs :func:`probe_kvm` (a few seconds) and falls back to TCG.
@@ -77,5 +77,10 @@ def choose_accel(requested: str = "tcg", timeout: float = 5.0) -> tuple[str, str
         return "kvm", "KVM requested (not probed)"
     if requested != "auto":
         raise LabkitError(f"unknown accelerator {requested!r}: use tcg, kvm or auto")
-    result = asyncio.run(probe_kvm(timeout))
+    result = await probe_kvm(timeout)
     return ("kvm" if result.usable else "tcg"), str(result)
+
+
+def choose_accel(requested: str = "tcg", timeout: float = 5.0) -> tuple[str, str]:
+    """Synchronous :func:`choose_accel_async` (for scripts; not inside a running loop)."""
+    return asyncio.run(choose_accel_async(requested, timeout))

@@ -92,10 +92,10 @@ def _resolve_app(app: str, data_files: Sequence[str] = ()) -> tuple[str, dict]:
     return app, {}
 
 
-def _add_accel(options: dict, requested: str) -> None:
-    from .accel import choose_accel
+async def _add_accel(options: dict, requested: str) -> None:
+    from .accel import choose_accel_async
 
-    accel, why = choose_accel(requested)
+    accel, why = await choose_accel_async(requested)
     options["accel"] = accel
     if requested != "tcg":
         _print_err(f"accelerator: {accel} ({why})")
@@ -107,7 +107,7 @@ async def _run(args: argparse.Namespace) -> int:
 
     app, extra = _resolve_app(args.app, args.data)
     options = {**_machine_options(args), **extra}
-    _add_accel(options, args.accel)
+    await _add_accel(options, args.accel)
     machine = Machine(app, *args.args, echo=None if args.quiet else sys.stdout, **options)
     if args.explain:
         print(machine.explain(), file=sys.stderr)
@@ -159,6 +159,7 @@ async def _debug(args: argparse.Namespace) -> int:
 
     app, extra = _resolve_app(args.app, args.data)
     options = {**_machine_options(args), **extra, "paused": True, "gdb": True}
+    await _add_accel(options, args.accel)
     machine = Machine(app, *args.args, echo=sys.stdout, **options)
     async with machine:
         so = extra.get("initrd")

@@ -523,6 +523,21 @@ class Machine:
         except Exception as exc:  # noqa: BLE001 - connection problems, as QMPError
             raise QMPError(f"QMP {command}: the monitor connection broke ({exc!r})") from exc
 
+    async def wait_qmp_event(self, name: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait for the QMP event ``name`` (``STOP``, ``RESUME``, ``SHUTDOWN``,
+        ``GUEST_PANICKED`` ...), counting those received so far; returns the event."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for event in self.qmp_events:
+                if event.get("event") == name:
+                    return event
+            if not self.state.alive:
+                raise MachineStateError(f"the machine stopped before QMP event {name} arrived")
+            if loop.time() > deadline:
+                raise WaitTimeout(f"no QMP event {name} within {timeout:g} s")
+            await asyncio.sleep(0.01)
+
     async def pause(self, timeout: float = 10.0) -> None:
         """Hold the guest CPU (QMP ``stop``)."""
         self._require(MachineState.RUNNING, doing="pause")

@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 
@@ -87,6 +88,16 @@ def main():
             send(qmp, {"return": {}, "id": msg.get("id")})
             break
     serial["com1"].write(script.get("com1", "").encode())
+    if script.get("echo"):  # read one line typed into COM1 and print it back, then exit
+        def echo():
+            with open(devs["com1"] + ".in", "rb", buffering=0) as typed:
+                line = b""
+                while not line.endswith(b"\n"):
+                    line += typed.read(1)
+            serial["com1"].write(b"you typed: " + line)
+            os._exit(int(script.get("exit", 1)))
+
+        threading.Thread(target=echo, daemon=True).start()
     for line in script.get("com2", []):
         serial["com2"].write((line + "\n").encode())
     for item in script.get("qmp_events", []):

@@ -45,6 +45,17 @@ async def test_fake_exit_with_events(fake_qemu):
     assert m.rundir is not None and not m.rundir.path.exists()  # cleaned up
 
 
+async def test_console_input_reaches_com1(fake_qemu):
+    kw = fake_qemu(com1="login: ", echo=True, exit=1, hold="forever")
+    async with Machine("hello", initrd=kw["kernel"], **kw) as m:
+        await m.console.wait_for("login: ", timeout=5)
+        m.console.send("root\n")
+        await m.console.wait_for("you typed: root", timeout=5)
+        await m.wait(5)
+    with pytest.raises(MachineStateError, match="not running"):
+        m.console.send("late\n")
+
+
 async def test_fake_state_guards_and_qmp_events(fake_qemu):
     kw = fake_qemu(hold="forever")
     m = Machine("hello", initrd=kw["kernel"], paused=True, **kw)
@@ -58,6 +69,9 @@ async def test_fake_state_guards_and_qmp_events(fake_qemu):
     assert m.state == MachineState.RUNNING
     await m.pause()
     assert m.state == MachineState.PAUSED
+    assert (await m.wait_qmp_event("STOP", timeout=5))["event"] == "STOP"
+    with pytest.raises(WaitTimeout):
+        await m.wait_qmp_event("GUEST_PANICKED", timeout=0.05)
     with pytest.raises(QMPError, match="not been found"):
         await m.execute("no-such-command")
     outcome = await m.quit()
