@@ -9,13 +9,17 @@ In a notebook (top-level ``await``)::
 
     import labkit
     m = await labkit.Machine("hello", "3").start()
-    outcome = await m.wait(timeout=10)       # Exited(app_status=3, ...)
-    m.console.text, m.events.milestones
+    outcome = await m.wait(timeout=10)
+    assert outcome == labkit.Exited(3, 7) and "Hello" in m.console.text
+    print(m.events.milestones["app_main"])
 
-In a script::
+In a script (the synchronous facade runs its own event loop in a helper thread)::
 
+    import labkit
     m = labkit.run_sync("hello", "3")
-    m.outcome.status                          # 3
+    assert m.outcome.status == 3
+
+These two examples run in the tests (tests/test_notebook.py).
 
 Errors (one tree, see :mod:`labkit.errors`)::
 
