@@ -296,6 +296,9 @@ class Machine:
             await self._start_pumps()
             self._spawn()
             await asyncio.wait_for(self._connect(listeners), timeout)
+        except asyncio.CancelledError:  # e.g. a Jupyter interrupt while starting
+            self.kill_now()
+            raise
         except asyncio.TimeoutError:
             error = f"QEMU did not connect its sockets within {timeout:g} s"
         except BootError as exc:

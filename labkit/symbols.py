@@ -78,6 +78,14 @@ class LineTable:
         if i < 0:
             return None
         row = self.rows[i]
+        # Several rows can share an address (a prologue belongs to two lines): like gdb,
+        # prefer the last statement row there.
+        j = i
+        while j >= 0 and self.rows[j].address == row.address:
+            if self.rows[j].is_stmt:
+                row = self.rows[j]
+                break
+            j -= 1
         # An end_sequence between the row and the address means the address has no line.
         j = bisect.bisect_right(self._ends, row.address)
         if j < len(self._ends) and self._ends[j] <= address:

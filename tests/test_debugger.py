@@ -157,3 +157,27 @@ async def test_interrupt_requires_running(stub, host_so):
     with pytest.raises(MachineStateError, match="not running"):
         await dbg.interrupt()
     await asyncio.wait_for(dbg.detach(), 5)
+
+
+def test_symbolizer_lines_and_plt(host_so):
+    from labkit.elf import load_elf
+    from labkit.symbols import Symbolizer
+
+    app = load_elf(host_so)
+    sym = Symbolizer(app, app, app_base=0x10000000000, app_name="lib")
+    main = sym.address("app:main")
+    loc = sym.lookup(main)
+    assert (loc.symbol, loc.offset, loc.image) == ("main", 0, "lib")
+    assert loc.file.endswith("lib.c") and loc.line == 6
+    assert sym.address("lib.c:6") == main                # FILE:LINE
+    assert sym.address("kernel:main") == app.address_of("main")
+    plt = set(sym._plt.values())
+    assert {"puts@plt", "write@plt"} <= plt  # (twice@plt too: main calls it interposably)
+    plt_addr = next(a for a, n in sym._plt.items() if n == "puts@plt") + 0x10000000000
+    assert sym.lookup(plt_addr).symbol == "puts@plt"
+    assert "lib.c:6" in str(loc)
+    with pytest.raises(DebuggerError, match="FILE:LINE"):
+        sym.address("weird:thing")
+    unknown_base = Symbolizer(app, app, app_base=None)
+    with pytest.raises(DebuggerError, match="load base"):
+        unknown_base.address("app:main")
