@@ -22,6 +22,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import BootError
 
@@ -49,7 +50,9 @@ class MachineConfig:
     ``options`` are kernel options (``metrics=MS``), ``env`` environment variables for the
     app (keys must start with an upper-case letter). ``icount`` (False or a shift, normally
     0) makes the TSC count guest instructions exactly. ``paused`` holds the CPU before its
-    first instruction; ``gdb`` opens QEMU's GDB stub on a unix socket.
+    first instruction; ``gdb`` opens QEMU's GDB stub on a unix socket. ``net`` adds a
+    virtio-net NIC: ``"wire"`` (labkit's :class:`~labkit.net.Wire` is the network), ``"user"``
+    or a :class:`~labkit.net.NetConfig` (user networking, hostfwd on 127.0.0.1, pcap).
     """
 
     app: str | None = "hello"
@@ -66,6 +69,7 @@ class MachineConfig:
     paused: bool = False
     gdb: bool = False
     qemu: str = "qemu-system-x86_64"
+    net: Any = None
     extra: Sequence[str] = ()
 
     def __post_init__(self) -> None:
@@ -78,6 +82,10 @@ class MachineConfig:
             raise BootError(f"smp must be at least 1, not {self.smp}")
         self.args = tuple(str(a) for a in self.args)
         self.memory = str(self.memory)
+        if self.net is not None:
+            from .net.config import NetConfig
+
+            self.net = NetConfig.coerce(self.net)
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,8 @@ def build_command(config: MachineConfig, rundir: RunDir, kernel: Path,
         shift = 0 if config.icount is True else int(config.icount)
         flags.append(Flag(("-icount", f"shift={shift},align=off,sleep=off"),
                           f"deterministic: the TSC advances 2^{shift} per guest instruction"))
+    if config.net is not None:
+        flags += config.net.flags(rundir.path)
     if config.extra:
         flags.append(Flag(tuple(config.extra), "extra arguments given by the caller"))
     return flags
