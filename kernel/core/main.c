@@ -14,6 +14,7 @@
 #include "events.h"
 #include "heap.h"
 #include "memlayout.h"
+#include "net.h"
 #include "page_alloc.h"
 #include "panic.h"
 #include "pci.h"
@@ -89,6 +90,7 @@ void kmain(uint32_t start_info)
         sched_set_metrics_period((uint64_t)atoi(metrics) * 1000000u);
     pci_probe();                               // devices on PCI bus 0
     balloon_init();                            // virtio-balloon, if QEMU has one
+    net_init();                                // virtio-net and the TCP/IP stack (ip=, gw=, net=)
     event_milestone("devices", 0);
     start_app();                               // dynamic linker, app main thread
     sched_idle_loop();                         // run threads; halt when idle

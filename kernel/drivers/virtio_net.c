@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+// virtio-net (virtio spec 5.1) over the legacy PCI interface: queue 0 receives,
+// queue 1 transmits, one MSI-X vector for both. Every receive descriptor holds
+// one packet buffer (10-byte virtio-net header, then the frame); the interrupt
+// handler hands each filled buffer to the stack and posts a fresh one, so the
+// ring stays full. Sent buffers are reclaimed on the next send or interrupt.
+#include <string.h>
+#include "netdev.h"
+#include "net.h"
+#include "arch.h"
+#include "console.h"
+#include "metrics.h"
+#include "virtio.h"
+#include "../arch/x86_64/cpu.h"
+
+#define F_MAC        (1u << 5)
+#define F_ANY_LAYOUT (1u << 27)
+#define VNET_HDR     10                 // legacy header without MRG_RXBUF
+#define CFG_MAC      0
+enum { Q_RX, Q_TX };
+
+static struct {
+    struct virtio_dev dev;
+    struct virtq q[2];
+    struct netdev nd;
+} vn;
+
+// Gives the device one empty buffer; false when memory or ring slots ran out.
+static bool post_rx_buffer(void)
+{
+    struct pkt *p = pkt_alloc();
+    if (!p) {
+        vn.nd.c.rx_refill_fail++;
+        return false;
+    }
+    struct virtq_buf b = { p->buf, VNET_HDR + ETH_FRAME_MAX + 4, true };
+    if (!virtq_add(&vn.q[Q_RX], &b, 1, p)) {
+        pkt_free(p);
+        return false;
+    }
+    vn.nd.rx_posted++;
+    return true;
+}
+
+static void refill_rx(void)
+{
+    bool posted = false;
+    while (vn.q[Q_RX].num_free > 0 && post_rx_buffer())
+        posted = true;
+    if (posted)
+        virtq_kick(&vn.q[Q_RX]);
+}
+
+static void reclaim_tx(void)
+{
+    struct pkt *p;
+    while ((p = virtq_get_used(&vn.q[Q_TX], NULL))) {
+        vn.nd.tx_inflight--;
+        pkt_free(p);
+    }
+}
+
+// Takes every filled receive buffer off the ring and gives it to the stack.
+static void receive_all(void)
+{
+    uint32_t len;
+    struct pkt *p;
+    while ((p = virtq_get_used(&vn.q[Q_RX], &len))) {
+        vn.nd.rx_posted--;
+        if (len <= VNET_HDR || len > VNET_HDR + ETH_FRAME_MAX + 4) {
+            vn.nd.c.rx_drops++;
+            pkt_free(p);
+            continue;
+        }
+        p->data = p->buf + VNET_HDR;
+        p->len = len - VNET_HDR;
+        vn.nd.c.rx_frames++;
+        vn.nd.c.rx_bytes += p->len;
+        net_rx(&vn.nd, p);
+    }
+}
+
+static void interrupt(struct trap_frame *f, void *ctx)
+{
+    (void)f, (void)ctx;
+    virtio_isr(&vn.dev);                     // reading acknowledges
+    lapic_eoi();                             // a frame arriving from now on interrupts again
+    vn.nd.c.irqs++;
+    struct stage_mark m = stage_begin(CTX_IRQ, ST_DRIVER);
+    receive_all();
+    refill_rx();
+    reclaim_tx();
+    stage_end(m);
+}
+
+static int xmit(struct netdev *nd, struct pkt *p)
+{
+    int irq = irq_save();
+    reclaim_tx();
+    uint8_t *hdr = pkt_push(p, VNET_HDR);
+    memset(hdr, 0, VNET_HDR);
+    struct virtq_buf b = { p->data, p->len, false };
+    bool ok = virtq_add(&vn.q[Q_TX], &b, 1, p);
+    if (ok) {
+        nd->tx_inflight++;
+        nd->c.tx_frames++;
+        nd->c.tx_bytes += p->len - VNET_HDR;
+        virtq_kick(&vn.q[Q_TX]);
+    } else {
+        nd->c.tx_drops++;
+        pkt_free(p);
+    }
+    irq_restore(irq);
+    return ok ? 0 : -1;
+}
+
+static const struct netdev_ops ops = { .xmit = xmit };
+
+static void metrics(struct event *e)
+{
+    event_u64(e, "net_rx_frames", vn.nd.c.rx_frames);
+    event_u64(e, "net_tx_frames", vn.nd.c.tx_frames);
+    event_u64(e, "net_rx_posted", vn.nd.rx_posted);
+    event_u64(e, "net_tx_inflight", vn.nd.tx_inflight);
+}
+
+bool virtio_net_init(void)
+{
+    const struct pci_device *p = pci_find(VIRTIO_VENDOR, VIRTIO_ID_NET, 0);
+    if (!p || virtio_init(&vn.dev, p, F_MAC | F_ANY_LAYOUT) < 0)
+        return false;
+    if (virtq_setup(&vn.dev, Q_RX, &vn.q[Q_RX]) < 0 || virtq_setup(&vn.dev, Q_TX, &vn.q[Q_TX]) < 0) {
+        kprintf("virtio-net: cannot set up the queues\n");
+        return false;
+    }
+    if (!virtio_set_vectors(&vn.dev, interrupt, NULL, 2)) {
+        kprintf("virtio-net: no MSI-X vector; the device is not used\n");
+        return false;
+    }
+    for (int i = 0; i < 6; i++)
+        vn.nd.mac[i] = (vn.dev.features & F_MAC) ? virtio_config_read8(&vn.dev, CFG_MAC + i)
+                                                 : (uint8_t[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 }[i];
+    vn.nd.name = "virtio-net";
+    vn.nd.ops = &ops;
+    vn.nd.ring_size = vn.q[Q_RX].size;
+    refill_rx();
+    virtio_driver_ok(&vn.dev);
+    virtq_kick(&vn.q[Q_RX]);                 // the buffers posted before DRIVER_OK
+    vn.q[Q_TX].avail->flags = 1;             // no interrupt per sent frame: reclaimed lazily
+    metrics_register(metrics);
+    netdev_register(&vn.nd);
+    return true;
+}
