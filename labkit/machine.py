@@ -348,7 +348,7 @@ class Machine:
             except OSError as exc:
                 raise BootError(f"cannot start {self.config.qemu}: {exc}") from exc
         self.pid = self._proc.pid
-        procguard.register(self.pid)
+        procguard.register(self.pid, str(self.rundir.path))
         self._finalizer = weakref.finalize(self, _finalize, self.pid, str(self.rundir.path))
         assert self._loop is not None
         self._tasks.append(self._loop.create_task(self._watch_process(), name="qemu-exit"))
@@ -383,6 +383,8 @@ class Machine:
         try:
             await qmp.connect(sock)
         except Exception:
+            with contextlib.suppress(Exception):
+                await qmp.disconnect()  # reap the client's reader/writer tasks
             assert self._exited is not None
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._exited.wait(), 1.0)

@@ -9,7 +9,7 @@ Four guards, because each one alone has a gap:
    SIGKILL to QEMU when the thread that started it dies, SIGKILL of the owner included.
 3. A watchdog pipe: one small helper process per owner reads a pipe whose only writer is the
    owner; when the owner dies, however it dies, the pipe reports end-of-file and the helper
-   kills every process group still registered with it.
+   kills every process group still registered with it and removes their runtime folders.
 4. ``atexit`` and ``weakref.finalize`` kill what is still alive on a normal interpreter exit or
    when a forgotten :class:`~labkit.machine.Machine` is collected.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,26 +33,29 @@ __all__ = ["preexec_guard", "register", "unregister", "kill_group", "watchdog_pi
 PR_SET_PDEATHSIG = 1
 
 _WATCHDOG_SOURCE = r"""
-import os, signal, sys
+import os, shutil, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
-groups = set()
+groups = {}
 for line in sys.stdin:
-    op, _, pid = line.strip().partition(" ")
+    op, _, rest = line.rstrip("\n").partition(" ")
+    pid, _, path = rest.partition(" ")
     if op == "+" and pid.isdigit():
-        groups.add(int(pid))
+        groups[int(pid)] = path
     elif op == "-" and pid.isdigit():
-        groups.discard(int(pid))
-for pgid in groups:
+        groups.pop(int(pid), None)
+for pgid, path in groups.items():
     try:
         os.killpg(pgid, signal.SIGKILL)
     except OSError:
         pass
+    if os.path.basename(path).startswith("labkit-"):
+        shutil.rmtree(path, ignore_errors=True)
 """
 
 _lock = threading.Lock()
 _watchdog: subprocess.Popen | None = None
-_live: dict[int, None] = {}
+_live: dict[int, str] = {}
 _libc: ctypes.CDLL | None = None
 
 
@@ -111,11 +115,12 @@ def _tell(line: str) -> None:
         pass
 
 
-def register(pgid: int) -> None:
-    """Track a QEMU process group: it is killed when this process exits or dies."""
+def register(pgid: int, rundir: str = "") -> None:
+    """Track a QEMU process group: it is killed (and its private runtime folder ``rundir``
+    removed) when this process exits or dies."""
     with _lock:
-        _live[pgid] = None
-        _tell(f"+ {pgid}")
+        _live[pgid] = rundir
+        _tell(f"+ {pgid} {rundir}")
 
 
 def unregister(pgid: int) -> None:
@@ -142,10 +147,12 @@ def kill_group(pgid: int) -> None:
 @atexit.register
 def _kill_all_at_exit() -> None:
     with _lock:
-        groups = list(_live)
+        groups = list(_live.items())
         _live.clear()
-    for pgid in groups:
+    for pgid, rundir in groups:
         kill_group(pgid)
+        if os.path.basename(rundir).startswith("labkit-"):
+            shutil.rmtree(rundir, ignore_errors=True)
         try:
             os.waitpid(pgid, 0)
         except ChildProcessError:

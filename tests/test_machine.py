@@ -199,6 +199,12 @@ async def test_sync_facade_inside_running_loop(tiny):
     assert m.outcome.status == 1
 
 
+def rundir_of(argv: list[str]) -> str:
+    """The private runtime folder from a QEMU argv (where its QMP socket lives)."""
+    spec = next(w for w in argv if w.startswith("socket,id=qmp,"))
+    return os.path.dirname(spec.split("path=", 1)[1].split(",")[0])
+
+
 ORPHAN_SCRIPT = r"""
 import asyncio, sys
 from labkit.machine import Machine
@@ -222,6 +228,8 @@ async def test_no_orphan_after_sigkill_of_owner(tiny, tmp_path, watchdog):
     line = await asyncio.wait_for(owner.stdout.readline(), 20)
     qemu_pid = int(line)
     assert pid_alive(qemu_pid)
+    with open(f"/proc/{qemu_pid}/cmdline") as f:
+        qemu_pid_cmdline = f.read().split("\0")
     owner.kill()  # SIGKILL: no atexit, no finally
     await owner.wait()
     for _ in range(100):
@@ -229,6 +237,13 @@ async def test_no_orphan_after_sigkill_of_owner(tiny, tmp_path, watchdog):
             break
         await asyncio.sleep(0.05)
     assert not pid_alive(qemu_pid), "QEMU outlived its owner"
+    if watchdog == "1":  # the watchdog also removes the private runtime folder
+        rundir = rundir_of(qemu_pid_cmdline)
+        for _ in range(100):
+            if not os.path.exists(rundir):
+                break
+            await asyncio.sleep(0.05)
+        assert not os.path.exists(rundir)
 
 
 def test_watchdog_kills_registered_groups():
