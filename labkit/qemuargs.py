@@ -53,6 +53,10 @@ class MachineConfig:
     first instruction; ``gdb`` opens QEMU's GDB stub on a unix socket. ``net`` adds a
     virtio-net NIC: ``"wire"`` (labkit's :class:`~labkit.net.Wire` is the network), ``"user"``
     or a :class:`~labkit.net.NetConfig` (user networking, hostfwd on 127.0.0.1, pcap).
+
+    ``balloon`` adds a virtio-balloon device (``id=balloon0``; :mod:`labkit.balloon` drives it
+    over QMP): ``True`` or ``"on"``, or ``"deflate-on-oom"`` to also let the guest take pages
+    back from the host before an allocation would fail (pc and q35 only: it is a PCI device).
     """
 
     app: str | None = "hello"
@@ -69,6 +73,7 @@ class MachineConfig:
     paused: bool = False
     gdb: bool = False
     qemu: str = "qemu-system-x86_64"
+    balloon: bool | str | None = None
     net: Any = None
     extra: Sequence[str] = ()
 
@@ -82,10 +87,24 @@ class MachineConfig:
             raise BootError(f"smp must be at least 1, not {self.smp}")
         self.args = tuple(str(a) for a in self.args)
         self.memory = str(self.memory)
+        self.balloon = _balloon_mode(self.balloon, self.machine)
         if self.net is not None:
             from .net.config import NetConfig
 
             self.net = NetConfig.coerce(self.net)
+
+
+def _balloon_mode(value: bool | str | None, machine: str) -> str | None:
+    """None (no balloon device), "on" or "deflate-on-oom"."""
+    if value is None or value is False:
+        return None
+    mode = "on" if value is True else str(value)
+    if mode not in ("on", "deflate-on-oom"):
+        raise BootError(f"balloon={value!r}: use True, 'on' or 'deflate-on-oom'")
+    if machine == "microvm":
+        raise BootError("balloon: microvm has no PCI bus and the kernel drives virtio-balloon "
+                        "over PCI: use machine='pc' or 'q35'")
+    return mode
 
 
 @dataclass(frozen=True)
@@ -208,6 +227,12 @@ def build_command(config: MachineConfig, rundir: RunDir, kernel: Path,
                           f"deterministic: the TSC advances 2^{shift} per guest instruction"))
     if config.net is not None:
         flags += config.net.flags(rundir.path)
+    if config.balloon:
+        oom = "on" if config.balloon == "deflate-on-oom" else "off"
+        flags.append(Flag(("-device", f"virtio-balloon-pci,id=balloon0,deflate-on-oom={oom}"),
+                          "virtio-balloon: the host sets a target over QMP and the guest gives "
+                          "pages back" + (" (and takes them back rather than fail an allocation)"
+                                          if oom == "on" else "")))
     if config.extra:
         flags.append(Flag(tuple(config.extra), "extra arguments given by the caller"))
     return flags
