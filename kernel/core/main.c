@@ -62,6 +62,12 @@ static void start_app(void)
         kprintf("boot archive: malformed or truncated cpio; using the files read so far\n");
     if (cmd.argc == 0) {
         kprintf("no app named: boot with -append \"-- APP [ARGS]\"\n");
+        struct event e;
+        event_begin(&e, "load_error");
+        event_str(&e, "kind", "not_found");
+        event_str(&e, "file", "");
+        event_str(&e, "detail", "no app named on the command line");
+        event_send(&e);
         machine_exit(EXIT_APP_NOT_FOUND);
     }
     app_start(cmd.argv[0], cmd.argc, cmd.argv, cmd.envp);
