@@ -232,6 +232,7 @@ int ns_accept(struct sock *s, bool nonblock, struct sock **out, uint32_t *ip, ui
                 s->acceptq_tail = NULL;
             s->qlen--;
             c->parent = NULL;
+            c->app_closed = false;            // the app owns it from now on
             *out = c;
             *ip = c->rip;
             *port = c->rport;
