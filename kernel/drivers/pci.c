@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // PCI bus 0 enumeration through configuration mechanism #1. Each device is
-// logged on COM1 and recorded for the drivers that probe later.
+// recorded for the drivers that probe later (and logged on COM1 with log=verbose).
 #include <stdbool.h>
 #include "pci.h"
 #include "arch.h"
+#include <string.h>
+#include "cmdline.h"
 #include "console.h"
 #include "events.h"
 #include "../arch/x86_64/cpu.h"
@@ -50,7 +52,9 @@ static void record(uint8_t slot, uint8_t func, uint32_t id)
     d->irq_line = read_config(0, slot, func, 0x3c) & 0xff;
     for (int i = 0; i < 6; i++)
         d->bar[i] = read_config(0, slot, func, 0x10 + 4 * i);
-    kprintf("pci 00:%02x.%x %04x:%04x %s\n", slot, func, d->vendor, d->device, class_name(d->class_code));
+    const char *log = kernel_option("log");
+    if (log && strcmp(log, "verbose") == 0)
+        kprintf("pci 00:%02x.%x %04x:%04x %s\n", slot, func, d->vendor, d->device, class_name(d->class_code));
 }
 
 int pci_probe(void)
