@@ -20,6 +20,7 @@
 #define RTO_MIN_NS     200000000ull
 #define RTO_MAX_NS     8000000000ull
 #define MAX_RETRIES    8
+#define SYNACK_RETRIES 3
 #define TIME_WAIT_NS   1000000000ull     // 2 MSL, shortened: a lab's virtual wire
 #define ORPHAN_FIN_NS  10000000000ull    // FIN_WAIT_2 without an app: give up after this
 #define KA_IDLE_NS     30000000000ull
@@ -39,7 +40,8 @@ static bool seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
 
 static uint32_t new_iss(void) { return (uint32_t)(rdtsc() * 2654435761u); }
 
-static uint16_t rcv_window(const struct sock *s) { return (uint16_t)ring_space(&s->rcv); }
+// Before the buffers exist (handshake) the window offered is the buffer to come.
+static uint16_t rcv_window(const struct sock *s) { return (uint16_t)(s->rcv.buf ? ring_space(&s->rcv) : TCP_BUF); }
 
 // ---- output ------------------------------------------------------------------------
 // Builds and sends one segment; `len` payload bytes come from the send buffer
@@ -174,8 +176,19 @@ static void tcp_abort(struct sock *s, int err, bool send_rst)
     set_closed(s);
 }
 
-static void become_established(struct sock *s, const struct seg *g)
+static bool make_buffers(struct sock *s)
 {
+    return (s->snd.buf || ring_init(&s->snd, TCP_BUF)) && (s->rcv.buf || ring_init(&s->rcv, TCP_BUF));
+}
+
+// The handshake is done: buffers (only now, so a SYN flood costs little memory).
+static bool become_established(struct sock *s, const struct seg *g)
+{
+    if (!make_buffers(s)) {
+        net_stats.drop_nomem++;
+        tcp_abort(s, ENOMEM, true);
+        return false;
+    }
     s->state = TCP_ESTABLISHED;
     s->snd_una = g->ack;
     s->snd_wnd = g->win;
@@ -186,14 +199,11 @@ static void become_established(struct sock *s, const struct seg *g)
     if (net_cfg.channels)
         channel_open(s);                                 // an established connection is a flow
     sock_wake(s);
+    return true;
 }
 
 static bool setup_conn(struct sock *s)
 {
-    if (!s->snd.buf && !ring_init(&s->snd, TCP_BUF))
-        return false;
-    if (!s->rcv.buf && !ring_init(&s->rcv, TCP_BUF))
-        return false;
     s->iss = new_iss();
     s->snd_una = s->iss;
     s->snd_nxt = s->snd_max = s->iss + 1;
@@ -239,12 +249,26 @@ static bool parse(struct pkt *p, struct seg *g)
     return true;
 }
 
+static void evict_oldest_halfopen(struct sock *l)
+{
+    struct sock *oldest = NULL;
+    for (struct sock *c = sock_list(); c; c = c->next)     // newest first: the last match is oldest
+        if (c->parent == l && c->state == TCP_SYN_RCVD)
+            oldest = c;
+    if (oldest) {
+        net_stats.drop_tcp_backlog++;
+        tcp_abort(oldest, ECONNRESET, false);
+    }
+}
+
 static void passive_open(struct sock *l, struct pkt *p, const struct tcp_hdr *h, const struct seg *g)
 {
-    if (l->qlen >= l->backlog || l->halfopen >= l->backlog) {
-        net_stats.drop_tcp_backlog++;                     // the client will try again
+    if (l->qlen >= l->backlog) {
+        net_stats.drop_tcp_backlog++;                     // the app is behind: the client retries
         return;
     }
+    if (l->halfopen >= l->backlog)
+        evict_oldest_halfopen(l);                         // a SYN flood cannot lock clients out
     struct sock *c = sock_alloc(NS_STREAM);
     if (!c || !setup_conn(c)) {
         net_stats.drop_nomem++;
@@ -275,8 +299,9 @@ static bool complete_passive(struct sock *s, const struct seg *g)
     struct sock *l = s->parent;
     if (!(g->flags & TH_ACK) || g->ack != s->iss + 1 || !l || l->state != TCP_LISTEN)
         return false;
+    if (!become_established(s, g))
+        return false;                                    // (tcp_abort fixed the counts)
     l->halfopen--;
-    become_established(s, g);
     s->qnext = NULL;
     if (l->acceptq_tail)
         l->acceptq_tail->qnext = s;
@@ -303,8 +328,8 @@ static void syn_sent_input(struct sock *s, const struct seg *g)
     s->irs = g->seq;
     s->rcv_nxt = g->seq + 1;
     s->mss = g->mss;
-    become_established(s, g);
-    send_ack(s);
+    if (become_established(s, g))
+        send_ack(s);
 }
 
 // An ACK in a synchronized state: frees acknowledged bytes, moves the closing states on.
@@ -463,7 +488,8 @@ out:
 static void retransmit(struct sock *s, uint64_t now)
 {
     bool probing = s->state >= TCP_ESTABLISHED && s->snd_wnd == 0 && s->snd.len && s->snd_una == s->snd_max;
-    if (!probing && ++s->retries > MAX_RETRIES) {
+    unsigned limit = s->state == TCP_SYN_RCVD ? SYNACK_RETRIES : MAX_RETRIES;
+    if (!probing && ++s->retries > limit) {
         tcp_abort(s, ETIMEDOUT, true);
         return;
     }

@@ -146,10 +146,18 @@ class Wire:
                            "this NIC for good (see QEMU-NOTES)")
         if self._sock is None:
             raise NetError("the wire is closed")
-        try:
-            self._sock.sendto(frame, self.qemu_path)
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise NetError(f"QEMU's end of the wire ({self.qemu_path}) is gone: {exc}") from exc
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                self._sock.sendto(frame, self.qemu_path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError) as exc:
+                raise NetError(f"QEMU's end of the wire ({self.qemu_path}) is gone: {exc}") from exc
+            except (socket.timeout, BlockingIOError):
+                # QEMU stops reading while the guest has no free receive buffer: wait for it
+                if time.monotonic() > deadline:
+                    raise NetError("the guest has not taken a frame for 10 s: its NIC is stuck") \
+                        from None
         with self._cond:
             self.frames.append(Captured(time.monotonic(), True, frame))
 
