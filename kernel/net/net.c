@@ -270,8 +270,10 @@ static void timer_thread(void *unused)
         thread_sleep_ns(TICK_NS);
         int irq = irq_save();
         uint64_t now = clock_monotonic_ns();
+        struct stage_mark m = stage_begin(CTX_THREAD, -1);   // timers are not a receive stage
         arp_tick(now);
         tcp_tick(now);
+        stage_end(m);
         irq_restore(irq);
         if (sweeper)
             sweeper();

@@ -529,7 +529,6 @@ static void keepalive(struct sock *s, uint64_t now)
 
 void tcp_tick(uint64_t now)
 {
-    struct stage_mark m = stage_begin(CTX_THREAD, ST_TCP);
     struct sock *next;
     for (struct sock *s = sock_list(); s; s = next) {
         next = s->next;                                   // s may be freed below
@@ -548,7 +547,6 @@ void tcp_tick(uint64_t now)
             keepalive(s, now);
         }
     }
-    stage_end(m);
 }
 
 // ---- calls from sock.c ------------------------------------------------------------------------
