@@ -57,6 +57,12 @@ class MachineConfig:
     ``balloon`` adds a virtio-balloon device (``id=balloon0``; :mod:`labkit.balloon` drives it
     over QMP): ``True`` or ``"on"``, or ``"deflate-on-oom"`` to also let the guest take pages
     back from the host before an allocation would fail (pc and q35 only: it is a PCI device).
+
+    ``linux`` says that ``kernel`` is a Linux bzImage and ``initrd`` its initramfs (see
+    :mod:`labkit.linux`, which fills these in): only the explanations of the command change.
+    ``kernel_args`` are words put first on ``-append``, before the options (a Linux guest's
+    ``console=ttyS0 quiet``); the rest of the command line keeps its form, since Linux hands
+    what follows ``--`` to ``/init`` as its arguments.
     """
 
     app: str | None = "hello"
@@ -75,6 +81,8 @@ class MachineConfig:
     qemu: str = "qemu-system-x86_64"
     balloon: bool | str | None = None
     net: Any = None
+    linux: bool = False
+    kernel_args: Sequence[str] = ()
     extra: Sequence[str] = ()
 
     def __post_init__(self) -> None:
@@ -86,6 +94,7 @@ class MachineConfig:
         if self.smp < 1:
             raise BootError(f"smp must be at least 1, not {self.smp}")
         self.args = tuple(str(a) for a in self.args)
+        self.kernel_args = tuple(str(a) for a in self.kernel_args)
         self.memory = str(self.memory)
         self.balloon = _balloon_mode(self.balloon, self.machine)
         if self.net is not None:
@@ -147,8 +156,10 @@ def _check_token(token: str, what: str) -> str:
 
 
 def kernel_cmdline(config: MachineConfig) -> str:
-    """The ``-append`` string: ``[OPTIONS] [NAME=VALUE] -- APP [ARGS]`` (kernel README)."""
-    words = [_check_token(f"{k}={v}", "option") for k, v in config.options.items()]
+    """The ``-append`` string: ``[KERNEL_ARGS] [OPTIONS] [NAME=VALUE] -- APP [ARGS]`` (kernel
+    README)."""
+    words = [_check_token(a, "kernel argument") for a in config.kernel_args]
+    words += [_check_token(f"{k}={v}", "option") for k, v in config.options.items()]
     for name, value in config.env.items():
         if not name[:1].isupper():
             raise BootError(f"environment variable {name!r} must start with an upper-case "
@@ -183,16 +194,23 @@ def build_command(config: MachineConfig, rundir: RunDir, kernel: Path,
         Flag(("-display", "none"), "no screen: the consoles are serial lines"),
         Flag(("-no-reboot",), "a guest reset (triple fault) ends QEMU instead of rebooting"),
         Flag(("-kernel", str(kernel)),
+             "a Linux bzImage; QEMU's firmware starts it through the Linux boot protocol"
+             if config.linux else
              "the kernel ELF; QEMU enters it through its PVH note in 32-bit protected mode"),
     ]
     if initrd is not None:
         flags.append(Flag(("-initrd", str(initrd)),
+                          "the initramfs (cpio newc, gzip): busybox, /init, the app as a static "
+                          "Linux program" if config.linux else
                           "the boot archive (cpio newc): the app .so and its data files"))
     flags += [
         Flag(("-append", kernel_cmdline(config)),
+             "Linux's command line: its own options, then --, after which Linux gives the "
+             "words to /init as arguments: the app and its arguments" if config.linux else
              "the kernel command line: options, then --, then the app and its arguments"),
         Flag(("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"),
-             "a write of V to port 0xf4 ends QEMU with status (V << 1) | 1: the app's exit"),
+             "a write of V to port 0xf4 ends QEMU with status (V << 1) | 1: the app's exit"
+             + (" (on Linux, /init's helper writes it)" if config.linux else "")),
         Flag(("-chardev", f"pipe,id=com1,path={rundir.com1}"),
              "COM1 backend (the human console): FIFOs com1.out and com1.in; labkit sizes the "
              "pipe at 1 MiB so the guest never waits for the reader (exact icount)"),
