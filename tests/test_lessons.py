@@ -185,3 +185,135 @@ def test_check_firmware_share():
     assert not lesson00.check_firmware_share(share - 0.2).passed
     assert not lesson00.check_firmware_share(share * 100).passed
     assert not lesson00.check_firmware_share("most").passed
+
+
+# ------------------------------------------------------------------------ lesson 01 logic
+SYSCALL_BENCH_OUTPUT = """[kernel] pci 00:00.0 8086:1237 bridge
+iterations 1000
+loop_ticks_per_iter 4.01
+getpid_ticks_per_call 5.00
+write_ticks_per_call 28.00
+"""
+
+
+def test_parse_syscall_bench():
+    from labkit.lessons.syscalls import parse_syscall_bench
+
+    costs = parse_syscall_bench(SYSCALL_BENCH_OUTPUT)
+    assert (costs.iterations, costs.loop, costs.getpid, costs.write) == (1000, 4.01, 5.0, 28.0)
+    with pytest.raises(ValueError, match="write_ticks_per_call"):
+        parse_syscall_bench("iterations 3\nloop_ticks_per_iter 1\ngetpid_ticks_per_call 2\n")
+
+
+def test_source_context_marks_the_line():
+    from labkit.lessons.stepping import source_context, source_line
+
+    assert "elf_load_app" in source_line("dynlink.c", 1) or source_line("dynlink.c", 1)
+    text = source_context("core/dynlink.c", 5, before=2)
+    assert text.splitlines()[-1].startswith(">    5 |")
+    assert source_context(None, None) == ""
+
+
+@boot
+def test_import_rows_predict_the_got_and_the_kernel_targets():
+    from labkit.lessons.linking import app_base_default, got_slot, import_rows, plt_calls
+
+    kernel = __import__("labkit.elf", fromlist=["load_elf"]).load_elf(paths.kernel_image())
+    rows = {r.name: r for r in import_rows("syscall_bench", kernel)}
+    assert rows["write"].kernel_address == kernel.address_of("write")
+    assert rows["write"].relocation == "R_X86_64_JUMP_SLOT"
+    assert rows["stderr"].relocation == "R_X86_64_GLOB_DAT"
+    assert rows["write"].got_address > app_base_default() > rows["write"].file_value
+    assert got_slot("syscall_bench", "getpid") == rows["getpid"].got_address
+    calls = plt_calls("syscall_bench", "time_getpid")
+    assert [c.target for c in calls] == ["getpid"]
+    with pytest.raises(KeyError):
+        got_slot("syscall_bench", "no_such_symbol")
+
+
+@boot
+def test_disassembly_shows_a_call_here_and_a_trap_on_linux():
+    from labkit.lessons.syscalls import disassemble_function, linux_binary
+
+    uk = disassemble_function(paths.kernel_image(), "getpid")
+    assert not any("syscall" in line for line in uk) and uk[-1].endswith("ret")
+    binary = linux_binary("syscall_bench")
+    if binary.is_file():
+        assert any(line.endswith("syscall") for line in disassemble_function(binary, "getpid"))
+
+
+@boot
+def test_getpid_is_a_handful_of_instructions():
+    from labkit.lessons.syscalls import measure_call_costs
+
+    costs = measure_call_costs(2000)
+    assert 1 <= costs.getpid <= 20 and costs.loop > 0 and costs.write > costs.getpid
+
+
+# ------------------------------------------------------------------------ lesson 01 checks
+@boot
+def test_check_binding():
+    from labkit.elf import bind_imports, load_elf
+    from labkit.exercises import lesson01
+
+    kernel, app = load_elf(paths.kernel_image()), load_elf(paths.app_object("hello"))
+    right = next(b.kernel_address for b in bind_imports(app, kernel) if b.name == "printf")
+    assert lesson01.check_binding("printf", right).passed
+    assert lesson01.check_binding("printf", hex(right)).passed
+    assert not lesson01.check_binding("printf", right + 1).passed
+    assert not lesson01.check_binding("printf", None).passed
+    assert not lesson01.check_binding("write", right).passed   # hello does not import write
+
+
+POPEN = """
+    #include <stdio.h>
+    FILE *popen(const char *command, const char *mode);
+    int main(void) { FILE *f = popen("ls", "r"); printf("%p\\n", (void *)f); return 0; }
+"""
+
+
+@boot
+def test_check_refusal(tmp_path):
+    from labkit.exercises import lesson01
+
+    assert lesson01.check_refusal(write(tmp_path, "a.c", POPEN)).passed
+    loads = lesson01.check_refusal(write(tmp_path, "b.c", GREET))
+    assert not loads.passed and "loaded and ran" in loads.message
+    made_up = lesson01.check_refusal(write(tmp_path, "c.c", POPEN.replace("popen", "frobnicate")))
+    assert not made_up.passed and "not a C library function" in made_up.message
+
+
+PPID = """
+    #include <stdint.h>
+    #include <stdio.h>
+    #include <unistd.h>
+    static volatile long sink;
+    static inline uint64_t tsc(void)
+    {
+        uint32_t lo, hi;
+        __asm__ volatile("lfence\\n\\trdtsc\\n\\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
+        return ((uint64_t)hi << 32) | lo;
+    }
+    int main(void)
+    {
+        uint64_t t0 = tsc();
+        for (long i = 0; i < 10000; i++) sink = i;
+        uint64_t empty = tsc() - t0;
+        t0 = tsc();
+        for (long i = 0; i < 10000; i++) sink = getppid();
+        printf("getppid_ticks_per_call %.2f\\n", (double)(tsc() - t0 - empty) / 10000);
+        return 0;
+    }
+"""
+
+
+@boot
+def test_check_call_cost(tmp_path):
+    from labkit.exercises import lesson01
+
+    assert lesson01.check_call_cost(write(tmp_path, "p.c", PPID)).passed
+    zero = ('int printf(const char *, ...);\n'
+            'int main(void) { printf("getppid_ticks_per_call 0.00\\n"); return 0; }')
+    assert not lesson01.check_call_cost(write(tmp_path, "z.c", zero)).passed
+    silent = lesson01.check_call_cost(write(tmp_path, "s.c", "int main(void) { return 0; }"))
+    assert not silent.passed and "no line" in silent.message

@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: MIT
+"""Debugger recipes the lessons share, over :class:`labkit.Debugger`.
+
+``cont_past`` and ``finish_past`` first step off a breakpoint the CPU is sitting on: QEMU's
+stub reports a hardware breakpoint again when the CPU resumes on its address, so a plain
+``cont`` would stop at once on the same instruction. The rest are the lesson's experiments:
+follow the dynamic linker until it looks up one name, and trace a call instruction by
+instruction with the privilege level at each step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["cont_past", "finish_past", "step_off_breakpoint", "read_cstring", "lookups_until",
+           "unwatch", "source_line", "source_context",
+           "TraceStep", "trace_instructions"]
+
+
+async def step_off_breakpoint(dbg: Any) -> None:
+    """If the CPU sits on a breakpoint, execute that one instruction with it lifted."""
+    regs = await dbg.registers()
+    bp = dbg.breakpoints.get(regs.pc)
+    if bp is not None:
+        await dbg.delete(bp.address)
+        try:
+            await dbg.stepi()
+        finally:
+            if not dbg.exited:
+                await dbg.break_at(bp.address, hardware=bp.hardware, temporary=bp.temporary)
+
+
+async def cont_past(dbg: Any, timeout: float = 20.0) -> Any:
+    """``dbg.cont()`` that does not stop again on the breakpoint it starts from."""
+    await step_off_breakpoint(dbg)
+    return await dbg.cont(timeout)
+
+
+async def finish_past(dbg: Any, timeout: float = 20.0) -> Any:
+    """``dbg.finish()`` from a function's first instruction even when a breakpoint is there."""
+    frames = await dbg.backtrace(2)
+    regs = await dbg.registers()
+    bp = dbg.breakpoints.get(regs.pc)
+    if bp is None:
+        return await dbg.finish(timeout)
+    # Lift the breakpoint while the function runs, so a recursive call cannot stop us.
+    await dbg.delete(bp.address)
+    try:
+        return await dbg._run_to(frames[1].address, regs.rsp + 8, timeout)
+    finally:
+        if not dbg.exited:
+            await dbg.break_at(bp.address, hardware=bp.hardware)
+
+
+async def read_cstring(dbg: Any, address: int, limit: int = 64) -> str:
+    """The NUL-terminated string at ``address`` in guest memory."""
+    return (await dbg.read_memory(address, limit)).split(b"\0", 1)[0].decode(errors="replace")
+
+
+async def lookups_until(dbg: Any, name: str, function: str = "kexport_lookup",
+                        limit: int = 500, timeout: float = 20.0) -> list[str]:
+    """Stop at every call of ``function`` (whose first argument is a symbol name) until it is
+    asked for ``name``; returns the names looked up, in order, ending with ``name``."""
+    await dbg.break_at(function)
+    seen: list[str] = []
+    for _ in range(limit):
+        stop = await cont_past(dbg, timeout)
+        if stop.reason == "exited":
+            raise RuntimeError(f"the machine ended before {function}({name!r}): "
+                               f"looked up {seen}")
+        regs = await dbg.registers()
+        if stop.function != function:
+            continue
+        seen.append(await read_cstring(dbg, regs.rdi))
+        if seen[-1] == name:
+            return seen
+    raise RuntimeError(f"{function} was not asked for {name!r} in {limit} calls")
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One executed instruction: where, what, and at which privilege level."""
+
+    address: int
+    where: str
+    image: str | None
+    text: str
+    cpl: int
+
+
+async def trace_instructions(dbg: Any, count: int, stop_at: int | None = None
+                             ) -> list[TraceStep]:
+    """Single-step ``count`` instructions (or until ``stop_at``), recording each one."""
+    out: list[TraceStep] = []
+    for _ in range(count):
+        regs = await dbg.registers()
+        insn = await dbg.instruction_at(regs.pc)
+        loc = insn.location
+        where = f"{loc.symbol}+{loc.offset:#x}" if loc.symbol else f"{regs.pc:#x}"
+        out.append(TraceStep(regs.pc, where, loc.image, f"{insn.mnemonic} {insn.op_str}".strip(),
+                             regs.cpl))
+        if stop_at is not None and regs.pc == stop_at:
+            break
+        stop = await dbg.stepi()
+        if stop.reason != "step":
+            break
+    return out
+
+
+async def unwatch(dbg: Any, address: int, size: int = 8, access: str = "w") -> None:
+    """Remove a watchpoint set with ``dbg.watch`` (labkit's Debugger has no call for it yet)."""
+    kind = {"w": 2, "r": 3, "a": 4}[access]
+    await dbg.remote.command(f"z{kind},{address:x},{size:x}")
+
+
+def source_line(file: str | None, line: int | None, strip: bool = True) -> str:
+    """The text of ``file:line`` from the kernel or app sources ('' when not found)."""
+    import os
+
+    from .. import paths
+
+    if not file or not line:
+        return ""
+    candidates = [file, os.path.join(paths.kernel_dir(), file)]
+    for root in ("core", "arch/x86_64", "libc", "drivers", "apps", "net"):
+        candidates.append(os.path.join(paths.kernel_dir(), root, os.path.basename(file)))
+    for path in candidates:
+        if os.path.isfile(path):
+            with open(path, errors="replace") as f:
+                lines = f.read().splitlines()
+            if not 0 < line <= len(lines):
+                return ""
+            return lines[line - 1].strip() if strip else lines[line - 1].rstrip()
+    return ""
+
+
+def source_context(file: str | None, line: int | None, before: int = 4,
+                   after: int = 0) -> str:
+    """Numbered source lines around ``file:line`` (the line itself marked ``>``)."""
+    if not file or not line:
+        return ""
+    out = []
+    for n in range(max(1, line - before), line + after + 1):
+        text = source_line(file, n, strip=False)
+        out.append(f"{'>' if n == line else ' '} {n:4} | {text}")
+    return "\n".join(out)
