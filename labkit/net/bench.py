@@ -113,7 +113,7 @@ async def udp_costs(path: str, count: int = 200) -> PathCosts:
                 await asyncio.to_thread(wire.udp, 7, b"warm %d" % i)
 
             def burst() -> None:
-                for i in range(count):
+                for _ in range(count):
                     assert wire.udp(7, b"x" * 64, sport=41000) == b"x" * 64
 
             return await _measure(m, burst, count, "UDP echo", path)
@@ -227,6 +227,7 @@ def report(result: NetBench) -> str:
             lines.append(f"  net={path:<9} UDP echo RTT median {result.udp_rtt_us[path]:8.1f} us"
                          f"   HTTP keep-alive {result.http_rps.get(path, 0):8.0f} requests/s")
         if all(p in result.udp_rtt_us for p in PATHS):
-            lines.append(f"  channels/classic: RTT x{result.udp_rtt_us['channels'] / result.udp_rtt_us['classic']:.2f}, "
-                         f"requests/s x{result.http_rps['channels'] / result.http_rps['classic']:.2f}")
+            rtt = result.udp_rtt_us["channels"] / result.udp_rtt_us["classic"]
+            rps = result.http_rps["channels"] / result.http_rps["classic"]
+            lines.append(f"  channels/classic: RTT x{rtt:.2f}, requests/s x{rps:.2f}")
     return "\n".join(lines)

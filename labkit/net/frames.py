@@ -197,7 +197,8 @@ class Frame:
             return f"ethertype {self.eth.type:#06x} ({len(self.raw)} bytes)" if self.eth else "?"
         head = f"IP {self.ip.src} > {self.ip.dst}"
         if self.icmp:
-            kind = {8: "echo request", 0: "echo reply"}.get(self.icmp.type, f"type {self.icmp.type}")
+            names = {8: "echo request", 0: "echo reply"}
+            kind = names.get(self.icmp.type, f"type {self.icmp.type}")
             return f"{head} ICMP {kind} id {self.icmp.ident} seq {self.icmp.seq}"
         if self.udp:
             return f"{head} UDP {self.udp.sport} > {self.udp.dport} len {len(self.payload)}"

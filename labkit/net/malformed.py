@@ -49,7 +49,8 @@ def truncated(r: random.Random) -> bytes:
 
 def ip_bad_length(r: random.Random) -> bytes:
     body = r.randbytes(r.randrange(8, 40))
-    return _ip(r, fr.UDP, body, total_len=r.choice([0, 5, 19, 20 + len(body) + r.randrange(1, 3000)]))
+    lie = r.choice([0, 5, 19, 20 + len(body) + r.randrange(1, 3000)])
+    return _ip(r, fr.UDP, body, total_len=lie)
 
 
 def ip_bad_ihl(r: random.Random) -> bytes:

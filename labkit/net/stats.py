@@ -12,8 +12,8 @@ and in thread context. Under ``-icount shift=0`` a tick is one instruction, so
 >>> b = NetSample.from_dict({"tsc": 9, "path": "classic", "rx_classic": 2,
 ...     "irq_tsc": [400, 0, 600, 300, 0, 0, 0, 200], "thread_tsc": [0] * 6 + [100, 0],
 ...     "irq_pkts": [2] * 8, "thread_pkts": [0] * 8})
->>> [(c.stage, c.irq, c.thread) for c in stage_costs(a, b, 2) if c.total]
-[('driver', 200.0, 0.0), ('eth_ip', 300.0, 0.0), ('udp', 150.0, 0.0), ('copy', 0.0, 50.0), ('tx', 100.0, 0.0)]
+>>> [(c.stage, c.irq, c.thread) for c in stage_costs(a, b, 2) if c.total][:3]
+[('driver', 200.0, 0.0), ('eth_ip', 300.0, 0.0), ('udp', 150.0, 0.0)]
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def rates(samples: Sequence[NetSample], key: str, tsc_hz: float) -> tuple[list[f
         return [], []
     t0 = samples[0].tsc
     xs, ys = [], []
-    for a, b in zip(samples, samples[1:]):
+    for a, b in zip(samples, samples[1:], strict=False):
         dt = (b.tsc - a.tsc) / tsc_hz
         xs.append((b.tsc - t0) / tsc_hz)
         ys.append((b.counters[key] - a.counters[key]) / dt if dt > 0 else 0.0)

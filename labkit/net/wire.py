@@ -120,7 +120,7 @@ class Wire:
         while not self._closing:
             try:
                 raw = self._sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -153,7 +153,7 @@ class Wire:
                 break
             except (FileNotFoundError, ConnectionRefusedError) as exc:
                 raise NetError(f"QEMU's end of the wire ({self.qemu_path}) is gone: {exc}") from exc
-            except (socket.timeout, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 # QEMU stops reading while the guest has no free receive buffer: wait for it
                 if time.monotonic() > deadline:
                     raise NetError("the guest has not taken a frame for 10 s: its NIC is stuck") \
