@@ -147,6 +147,7 @@ static void send_counters(void)
     struct event e;
     event_begin(&e, "net");
     event_u64(&e, "tsc", rdtsc());
+    event_u64(&e, "ns", clock_monotonic_ns());
     event_str(&e, "path", net_cfg.channels ? "channels" : "classic");
     event_u64(&e, "rx_classic", net_stats.rx_classic);
     event_u64(&e, "rx_channel", net_stats.rx_channel);

@@ -39,6 +39,7 @@ class NetSample:
 
     tsc: int
     path: str
+    ns: int = 0
     counters: dict[str, int] = field(default_factory=dict)
     irq_tsc: tuple[int, ...] = (0,) * len(STAGES)
     thread_tsc: tuple[int, ...] = (0,) * len(STAGES)
@@ -50,7 +51,7 @@ class NetSample:
         def arr(key: str) -> tuple[int, ...]:
             return tuple(int(x) for x in d.get(key, ())) or (0,) * len(STAGES)
 
-        return cls(int(d.get("tsc", 0)), str(d.get("path", "?")),
+        return cls(int(d.get("tsc", 0)), str(d.get("path", "?")), int(d.get("ns", 0)),
                    {k: int(d.get(k, 0)) for k in _COUNTERS}, arr("irq_tsc"), arr("thread_tsc"),
                    arr("irq_pkts"), arr("thread_pkts"))
 
@@ -95,15 +96,15 @@ def series(samples: Sequence[NetSample], key: str) -> tuple[list[int], list[int]
     return [s.tsc for s in samples], [s.counters[key] for s in samples]
 
 
-def rates(samples: Sequence[NetSample], key: str, tsc_hz: float) -> tuple[list[float], list[float]]:
-    """(seconds since the first sample, increase per second) of one counter."""
+def rates(samples: Sequence[NetSample], key: str) -> tuple[list[float], list[float]]:
+    """(guest seconds since the first sample, increase per second) of one counter."""
     if len(samples) < 2:
         return [], []
-    t0 = samples[0].tsc
+    t0 = samples[0].ns
     xs, ys = [], []
     for a, b in zip(samples, samples[1:], strict=False):
-        dt = (b.tsc - a.tsc) / tsc_hz
-        xs.append((b.tsc - t0) / tsc_hz)
+        dt = (b.ns - a.ns) / 1e9
+        xs.append((b.ns - t0) / 1e9)
         ys.append((b.counters[key] - a.counters[key]) / dt if dt > 0 else 0.0)
     return xs, ys
 
