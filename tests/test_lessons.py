@@ -317,3 +317,190 @@ def test_check_call_cost(tmp_path):
     assert not lesson01.check_call_cost(write(tmp_path, "z.c", zero)).passed
     silent = lesson01.check_call_cost(write(tmp_path, "s.c", "int main(void) { return 0; }"))
     assert not silent.passed and "no line" in silent.message
+
+
+# ------------------------------------------------------------------------ lesson 02 logic
+def test_control_register_decoders():
+    from labkit.lessons.ring0 import decode_cr0, decode_cr3, decode_cr4
+
+    cr0 = {b.name: b.value for b in decode_cr0(0x80010013)}
+    assert cr0["PG"] == cr0["WP"] == cr0["PE"] == 1 and cr0["CD"] == 0
+    cr4 = {b.name: b.value for b in decode_cr4(0x620 | 1 << 20)}
+    assert cr4["PAE"] == cr4["OSFXSR"] == cr4["SMEP"] == 1 and cr4["SMAP"] == 0
+    cr3 = {b.name: b.value for b in decode_cr3(0x135018)}
+    assert cr3 == {"PML4": 0x135000, "PWT": 1, "PCD": 1}
+
+
+PRIVILEGED_OUTPUT = """CS & 3 = 0 (ring 0)
+CR0 = 0x0000000080010013
+  PE (bit  0) = 1  protected mode
+CR3 = 0x000000000012a000 (PML4 at physical 0x12a000, PCD=0 PWT=0)
+local variable: virtual 0x1001008afac
+    PML4[  2] = 0x0000000000183023  P W - X
+    PT  [138] = 0x8000000000213063  P W - NX
+  -> physical 0x213fac
+function ghost: virtual 0x2000
+    PML4[  0] = 0x0000000000000000  - - - X
+  -> not mapped
+RFLAGS.IF: before 1, after cli 0, after sti 1
+SUCCESS
+"""
+
+
+def test_parse_privileged():
+    from labkit.lessons.ring0 import parse_privileged
+
+    r = parse_privileged(PRIVILEGED_OUTPUT)
+    assert (r.cpl, r.cr0, r.cr3, r.interrupts, r.success) == (0, 0x80010013, 0x12a000,
+                                                              (1, 0, 1), True)
+    assert [(t.what, t.virtual, t.physical, len(t.entries)) for t in r.translations] == [
+        ("local variable", 0x1001008afac, 0x213fac, 2), ("function ghost", 0x2000, None, 1)]
+    linux = parse_privileged("CS & 3 = 3 (ring 3)\nnot in ring 0\nFAILURE: this app needs ring 0\n")
+    assert linux.cpl == 3 and not linux.success and linux.cr3 is None
+    with pytest.raises(ValueError):
+        parse_privileged("hello")
+
+
+MMU_GC_OUTPUT = """pages 256
+writes 100
+dirty_cards 84
+dirty_mmu 84
+pages_that_differ 0
+mutator_plain_ticks 1831
+mutator_barrier_ticks 2032
+barrier_ticks_per_write 2.01
+mmu_scan_ticks 22942
+SUCCESS
+"""
+
+
+def test_parse_mmu_gc_and_crossover():
+    from dataclasses import replace
+
+    from labkit.lessons.gc import crossover_writes, parse_mmu_gc
+
+    run = parse_mmu_gc(MMU_GC_OUTPUT)
+    assert run.agree and run.success and run.barrier_cost == 201 and run.mmu_scan == 22942
+    with pytest.raises(ValueError, match="mmu_scan"):
+        parse_mmu_gc(MMU_GC_OUTPUT.replace("mmu_scan_ticks", "x"))
+    runs = [replace(run, writes=w, mutator_plain=0, mutator_barrier=2 * w, mmu_scan=2000)
+            for w in (10, 100, 1000, 10000)]
+    assert 900 < crossover_writes(runs) < 1100
+    assert crossover_writes(runs[:2]) is None
+    assert crossover_writes(runs[3:]) == 10000
+
+
+@boot
+def test_gc_sweep_agrees_and_scales():
+    from labkit.lessons.gc import run_mmu_gc, sweep
+
+    runs = sweep((10, 1000), pages=64)
+    assert all(r.agree for r in runs) and runs[1].barrier_cost > runs[0].barrier_cost
+    assert run_mmu_gc(256, 10).mmu_scan > runs[0].mmu_scan
+
+
+@boot
+async def test_debugger_panel_steps_into_the_kernel_and_shows_cpl():
+    import labkit
+    from labkit.widgets.debugger import DebuggerPanel
+
+    m = await labkit.Machine("hello", paused=True, gdb=True).start()
+    try:
+        panel = DebuggerPanel(await m.debugger(), m)
+        await panel.break_at("main")
+        stop = await panel.cont()
+        assert stop.function == "main" and "CPL 0" in panel.status.value
+        assert "PG" in panel.registers.value and "=&gt;" in panel.code.value
+        assert "hello.c" in panel.status.value and ">" in panel.source.value
+        stop = await panel.step()
+        assert stop.location.image == "kernel"
+        await panel.finish()
+        await panel.dbg.delete("main")
+        panel._spawn(panel.cont)            # what the button does: a background task
+        outcome = await m.wait(20)
+        assert outcome.status == 0 and "Hello from the unikernel!" in panel.console.value
+        panel.close()
+    finally:
+        await m.close()
+
+
+# ------------------------------------------------------------------------ lesson 02 checks
+CR4_APP = """
+    #include <stdio.h>
+    #include <stdint.h>
+    int main(void)
+    {
+        uint64_t cr4;
+        __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+        printf("cr4 %#llx\\n", (unsigned long long)cr4);
+        printf("smep %d\\nsmap %d\\n", (int)(cr4 >> 20 & 1), (int)(cr4 >> 21 & 1));
+        return 0;
+    }
+"""
+
+
+@boot
+def test_check_cr4(tmp_path):
+    from labkit.exercises import lesson02
+
+    assert lesson02.check_cr4(write(tmp_path, "cr4.c", CR4_APP)).passed
+    wrong = lesson02.check_cr4(write(tmp_path, "w.c", CR4_APP.replace("cr4 >> 20", "cr4 >> 5")))
+    assert not wrong.passed and wrong.points == 1
+    zero = lesson02.check_cr4(write(tmp_path, "z.c", CR4_APP.replace(
+        '__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));', "cr4 = 0;")))
+    assert not zero.passed
+
+
+@boot
+def test_check_panic_reading():
+    from labkit import run_sync
+    from labkit.exercises import lesson02
+
+    panic = run_sync("crash").events.panic
+    assert lesson02.check_panic_reading("scribble", panic.cr2).passed
+    assert lesson02.check_panic_reading("scribble", hex(panic.cr2)).passed
+    assert lesson02.check_panic_reading("main", panic.cr2).points == 1
+    assert lesson02.check_panic_reading("puts", panic.rip).points == 0
+
+
+GC_STRIDE = """
+    #include <stdint.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <sys/mman.h>
+    #include <unikernel.h>
+    #define PAGE 4096u
+    int main(int argc, char **argv)
+    {
+        size_t pages = strtoul(argv[1], NULL, 0), stride = strtoul(argv[2], NULL, 0);
+        size_t len = pages * PAGE;
+        char *heap = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        uint8_t *cards = calloc(pages, 1), *bits = calloc(pages / 8 + 1, 1);
+        for (size_t i = 0; i < len; i += PAGE) heap[i] = 0;
+        uk_dirty_pages(heap, len, bits, 1);
+        for (size_t p = 0; p < pages; p += stride) {
+            *(void **)(heap + p * PAGE) = heap;
+            cards[p] = 1;
+        }
+        uk_dirty_pages(heap, len, bits, 0);
+        size_t mmu = 0, card = 0, differ = 0;
+        for (size_t p = 0; p < pages; p++) {
+            int d = bits[p / 8] >> (p % 8) & 1;
+            mmu += d; card += cards[p]; differ += d != cards[p];
+        }
+        printf("dirty_cards %zu\\ndirty_mmu %zu\\npages_that_differ %zu\\n", card, mmu, differ);
+        return 0;
+    }
+"""
+
+
+@boot
+def test_check_strided_gc(tmp_path):
+    from labkit.exercises import lesson02
+
+    assert lesson02.check_strided_gc(write(tmp_path, "g.c", GC_STRIDE)).passed
+    # Forgetting to clear the dirty bits first: every page looks written.
+    noclear = GC_STRIDE.replace("uk_dirty_pages(heap, len, bits, 1);", "")
+    assert not lesson02.check_strided_gc(write(tmp_path, "n.c", noclear)).passed
+    silent = lesson02.check_strided_gc(write(tmp_path, "s.c", "int main(void) { return 0; }"))
+    assert not silent.passed and "no line" in silent.message

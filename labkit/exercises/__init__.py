@@ -62,4 +62,5 @@ def failed(name: str, message: str, max_points: float = 1.0, points: float = 0.0
 CHECKS: dict[str, tuple[str, ...]] = {
     "lesson00": ("first_app", "longest_phase", "firmware_share"),
     "lesson01": ("binding", "refusal", "call_cost"),
+    "lesson02": ("cr4", "panic_reading", "strided_gc"),
 }

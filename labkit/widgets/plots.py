@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 from ..lessons.anatomy import SizeRow
 from ..lessons.timeline import BootProfile
 
-__all__ = ["plot_boot_timelines", "plot_sizes", "plot_bars"]
+__all__ = ["plot_boot_timelines", "plot_sizes", "plot_bars", "plot_gc_sweep"]
 
 _COLOURS = ["#8c8c8c", "#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd"]
 
@@ -73,5 +73,29 @@ def plot_bars(values: Mapping[str, float], title: str, unit: str,
         ax.set_xscale("log")
     ax.set_xlabel(unit)
     ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gc_sweep(by_writes, by_pages):
+    """Lesson 02: barrier cost against dirty-bit scan cost, as writes grow (left) and as the
+    heap grows (right); log-log, instructions under icount."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    w = [r.writes for r in by_writes]
+    left.plot(w, [r.barrier_cost for r in by_writes], "o-", label="card-marking barrier (mutator)")
+    left.plot(w, [r.mmu_scan for r in by_writes], "s-", label="dirty-bit scan (collector)")
+    left.set_title(f"heap of {by_writes[0].pages} pages")
+    left.set_xlabel("pointer stores per collection")
+    p = [r.pages for r in by_pages]
+    right.plot(p, [r.barrier_cost for r in by_pages], "o-", label="card-marking barrier")
+    right.plot(p, [r.mmu_scan for r in by_pages], "s-", label="dirty-bit scan")
+    right.set_title(f"{by_pages[0].writes} stores per collection")
+    right.set_xlabel("heap pages")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_ylabel("instructions (icount)")
+        ax.grid(True, which="major", alpha=0.3)
+    left.legend(fontsize="small")
     fig.tight_layout()
     return fig

@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: MIT
+"""The debugger panel: buttons and panes over a :class:`labkit.Debugger`, nothing more.
+
+::
+
+    m = await labkit.Machine("hello", paused=True, gdb=True).start()
+    panel = DebuggerPanel(await m.debugger(), m)
+    display(panel.view)                   # step, step over, continue, break at a symbol ...
+    await panel.break_at("main"); await panel.cont()   # the same actions, from a cell
+
+Every button press runs the matching :class:`~labkit.Debugger` call as an asyncio task on the
+notebook's own event loop, so the panel keeps working while other cells run (and the COM1 tail
+follows the console as it arrives). One lock serialises the panel's calls; output and errors of
+background work go to the panel's ``log`` Output widget, never to a cell. The decoding of the
+control registers is :mod:`labkit.lessons.ring0`; the source lines come from
+:mod:`labkit.lessons.stepping`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import ipywidgets as w
+
+from ..lessons.ring0 import decode_cr0, decode_cr3, decode_cr4
+from ..lessons.stepping import cont_past, finish_past, source_context
+
+__all__ = ["DebuggerPanel"]
+
+_MONO = "font-family:monospace;font-size:12px;white-space:pre;margin:0"
+
+
+class DebuggerPanel:
+    """A view of one debugger (and its machine's COM1). ``panel.view`` is the widget."""
+
+    def __init__(self, dbg: Any, machine: Any = None, context: int = 3,
+                 disassembly: int = 8) -> None:
+        self.dbg = dbg
+        self.machine = machine or getattr(dbg, "machine", None)
+        self.context = context
+        self.disassembly = disassembly
+        self.lock = asyncio.Lock()
+        self.tasks: set[asyncio.Task] = set()
+        self.last_stop: Any = None
+
+        button = self._button
+        self.buttons = [button("step", "step one source line, into calls", self.step),
+                        button("step over", "one source line, over calls", self.next),
+                        button("stepi", "one instruction", self.stepi),
+                        button("finish", "run until this function returns", self.finish),
+                        button("continue", "run until a breakpoint or the end", self.cont),
+                        button("interrupt", "stop the running CPU", self.interrupt)]
+        self.symbol = w.Text(placeholder="symbol, e.g. write or main",
+                             layout=w.Layout(width="220px"))
+        self.buttons.append(button("break", "hardware breakpoint at the symbol",
+                                   lambda: self.break_at(self.symbol.value.strip())))
+        self.status = w.HTML()
+        self.registers = w.HTML()
+        self.source = w.HTML()
+        self.code = w.HTML()
+        self.console = w.Textarea(layout=w.Layout(width="100%", height="140px"),
+                                  disabled=True)
+        self.log = w.Output(layout=w.Layout(max_height="120px", overflow="auto"))
+        left = w.VBox([w.HTML("<b>source</b>"), self.source, w.HTML("<b>disassembly</b>"),
+                       self.code], layout=w.Layout(width="60%"))
+        right = w.VBox([w.HTML("<b>registers</b>"), self.registers],
+                       layout=w.Layout(width="40%"))
+        self.view = w.VBox([w.HBox(self.buttons[:6]), w.HBox([self.symbol, self.buttons[6]]),
+                            self.status, w.HBox([left, right]),
+                            w.HTML("<b>COM1 (tail)</b>"), self.console, self.log])
+        if self.machine is not None:
+            self.console.value = self.machine.console.tail(12)
+            self._unsubscribe = self.machine.console.subscribe(self._on_console)
+
+    # ------------------------------------------------------------------ wiring
+    def _button(self, label: str, tooltip: str,
+                action: Callable[[], Awaitable[Any]]) -> w.Button:
+        b = w.Button(description=label, tooltip=tooltip, layout=w.Layout(width="auto"))
+        b.on_click(lambda _: self._spawn(action))
+        return b
+
+    def _spawn(self, action: Callable[[], Awaitable[Any]]) -> None:
+        """A button press: run the action in the background, errors to the log."""
+        async def guarded() -> None:
+            try:
+                await action()
+            except Exception as exc:  # noqa: BLE001 - shown to the student, not raised
+                with self.log:
+                    print(f"{type(exc).__name__}: {exc}")
+                self.status.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
+
+        task = asyncio.ensure_future(guarded())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _on_console(self, _text: str) -> None:
+        assert self.machine is not None
+        self.console.value = self.machine.console.tail(12)
+
+    async def _do(self, doing: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        async with self.lock:
+            self.status.value = f"<i>{html.escape(doing)} ...</i>"
+            for b in self.buttons[:5]:
+                b.disabled = True
+            try:
+                stop = await call()
+            finally:
+                for b in self.buttons[:5]:
+                    b.disabled = False
+            self.last_stop = stop
+            await self._refresh_locked()
+            return stop
+
+    # ------------------------------------------------------------------ actions
+    async def step(self) -> Any:
+        return await self._do("step", self.dbg.step)
+
+    async def next(self) -> Any:
+        return await self._do("step over", self.dbg.next)
+
+    async def stepi(self) -> Any:
+        return await self._do("stepi", self.dbg.stepi)
+
+    async def finish(self) -> Any:
+        return await self._do("finish", lambda: finish_past(self.dbg))
+
+    async def cont(self, timeout: float = 60.0) -> Any:
+        return await self._do("running", lambda: cont_past(self.dbg, timeout))
+
+    async def interrupt(self) -> Any:
+        # Not under the lock: the lock is held by the cont that is running.
+        return await self.dbg.interrupt()
+
+    async def break_at(self, where: str | int) -> Any:
+        if not where:
+            raise ValueError("type a symbol first")
+        async with self.lock:
+            bp = await self.dbg.break_at(where)
+            self.status.value = f"breakpoint at {html.escape(str(bp.location))}"
+            return bp
+
+    async def refresh(self) -> None:
+        async with self.lock:
+            await self._refresh_locked()
+
+    # ------------------------------------------------------------------ panes
+    async def _refresh_locked(self) -> None:
+        stop = self.last_stop
+        if getattr(self.dbg, "exited", False) or (stop is not None and stop.reason == "exited"):
+            self.status.value = "<b>the machine has ended</b>"
+            return
+        regs = await self.dbg.registers()
+        loc = await self.dbg.where()
+        reason = f"{stop.reason} at " if stop is not None else "stopped at "
+        self.status.value = (f"{html.escape(reason)}<b>{html.escape(str(loc))}</b>, "
+                             f"CPL {regs.cpl}")
+        self.registers.value = self._registers_html(regs)
+        text = source_context(loc.file, loc.line, self.context, self.context)
+        self.source.value = f"<pre style='{_MONO}'>{html.escape(text or '(no source line)')}</pre>"
+        try:
+            insns = await self.dbg.disassemble(count=self.disassembly)
+            lines = [("=> " if i == 0 else "   ") + str(x) for i, x in enumerate(insns)]
+        except Exception as exc:  # noqa: BLE001 - an unmapped pc is worth showing as such
+            lines = [f"(cannot read code at {regs.pc:#x}: {exc})"]
+        self.code.value = f"<pre style='{_MONO}'>{html.escape(chr(10).join(lines))}</pre>"
+
+    @staticmethod
+    def _registers_html(regs: Any) -> str:
+        v = regs.values
+        rows = [f"rip {v['rip']:#018x}   rsp {v['rsp']:#018x}",
+                f"rax {v['rax']:#018x}   rdi {v['rdi']:#018x}",
+                f"rsi {v['rsi']:#018x}   rbp {v['rbp']:#018x}",
+                f"cs  {v['cs']:#06x}  -> CPL {regs.cpl} (ring {regs.cpl})",
+                f"rflags {v['eflags']:#x}  IF={v['eflags'] >> 9 & 1}",
+                f"cr0 {v['cr0']:#x}: " + " ".join(b.name for b in decode_cr0(v['cr0'])
+                                                  if b.value),
+                f"cr3 {v['cr3']:#x}: PML4 at " + " ".join(
+                    f"{b.value:#x}" if b.name == "PML4" else f"{b.name}={b.value}"
+                    for b in decode_cr3(v['cr3'])),
+                f"cr4 {v['cr4']:#x}: " + " ".join(b.name for b in decode_cr4(v['cr4'])
+                                                  if b.value)]
+        return f"<pre style='{_MONO}'>{html.escape(chr(10).join(rows))}</pre>"
+
+    def close(self) -> None:
+        if self.machine is not None and getattr(self, "_unsubscribe", None):
+            self._unsubscribe()
+            self._unsubscribe = None
+        for task in list(self.tasks):
+            task.cancel()
