@@ -147,15 +147,16 @@ class LivePlot:
         self._update()
 
 
-def udp_burst(wire: Wire, count: int, port: int = 7, size: int = 64) -> float:
-    """``count`` UDP echoes one after another; returns the median round trip in seconds."""
+def udp_burst(wire: Wire, seconds: float, port: int = 7, size: int = 64) -> tuple[int, float]:
+    """UDP echoes one after another for ``seconds``; returns (echoes, median round trip in s)."""
     rtts = []
-    for i in range(count):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
         t0 = time.perf_counter()
-        wire.udp(port, bytes([i % 256]) * size, sport=42000)
+        wire.udp(port, bytes([len(rtts) % 256]) * size, sport=42000)
         rtts.append(time.perf_counter() - t0)
     rtts.sort()
-    return rtts[len(rtts) // 2]
+    return len(rtts), rtts[len(rtts) // 2]
 
 
 def flood(wire: Wire, count: int, seed: int = 0) -> dict[str, int]:
