@@ -73,7 +73,7 @@ def plot_costs(costs: Mapping[str, PathCosts]):
     split by stage."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 2.6))
+    fig, ax = plt.subplots(figsize=(9, 2.9))
     colours = ["#8c8c8c", "#ccb974", "#4c72b0", "#55a868", "#64b5cd", "#8172b2", "#c44e52",
                "#dd8452"]
     labels = [f"{p}\n{ctx}" for p in costs for ctx in ("interrupt", "thread")]
@@ -89,7 +89,9 @@ def plot_costs(costs: Mapping[str, PathCosts]):
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set_xlabel(f"instructions per {next(iter(costs.values())).what}")
-    ax.legend(ncol=4, fontsize="small", loc="lower right")
+    ax.set_xlim(right=ax.get_xlim()[1] * 1.1)
+    ax.legend(ncol=len(STAGES), fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False)
     fig.tight_layout()
     return fig
 
