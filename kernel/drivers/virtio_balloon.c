@@ -6,16 +6,24 @@
 // deflating tells it on the deflate queue and frees them. The driver never
 // touches a page while the host has it: the list of held pages lives apart.
 // Statistics go to the host on the stats queue whenever it hands the buffer
-// back. With DEFLATE_ON_OOM, the page allocator's OOM handler takes pages
-// back at once (legal: MUST_TELL_HOST is not negotiated) and the thread
-// reports them afterwards.
+// back. With DEFLATE_ON_OOM, the driver is the first shrinker of the reclaim
+// chain: an allocation that would fail takes pages back at once (legal:
+// MUST_TELL_HOST is not negotiated) and the thread reports them afterwards.
+// When the free pool cannot fill the balloon, the driver asks the app's
+// managed heap for memory through the heap balloon (heap_balloon.h).
+// COM2 gets a "balloon" event when a new target arrives, when it is reached
+// and when memory runs short of it, with the guest's own work in TSC ticks
+// (waits for the host left out: under -icount, exact instructions).
 #include <string.h>
 #include "balloon.h"
 #include "console.h"
 #include "clock.h"
+#include "events.h"
 #include "heap.h"
+#include "heap_balloon.h"
 #include "metrics.h"
 #include "page_alloc.h"
+#include "reclaim.h"
 #include "thread.h"
 #include "virtio.h"
 #include "memlayout.h"
@@ -28,6 +36,8 @@
 #define RESERVE_PAGES     1024          // never inflate below 4 MiB of free memory
 #define RETRY_NS          200000000u    // try again after a short inflation
 #define POLL_NS           100000000u    // without MSI-X, look at the target this often
+#define OOM_WAITS         64            // an allocation waits at most this many ms for reports
+#define APP_WAIT_NS       2000000000u   // wait this long for the app's heap to give memory
 enum { CFG_NUM_PAGES = 0, CFG_ACTUAL = 4 };
 enum { Q_INFLATE, Q_DEFLATE, Q_STATS };
 enum stat_tag { TAG_SWAP_IN = 0, TAG_SWAP_OUT, TAG_MAJFLT, TAG_MINFLT, TAG_MEMFREE, TAG_MEMTOT, TAG_AVAIL, TAG_CACHES };
@@ -47,6 +57,9 @@ static struct {
     struct thread *worker;
     volatile bool work;
     uint64_t oom_deflated, inflations, deflations;
+    uint32_t last_target;
+    bool settling, told_short;           // a target not reached yet; "short" sent
+    uint64_t work_tsc, wait_tsc, work_mark;   // ticks in inflate/deflate, of them waiting
 } b;
 
 static void kick_worker(void)
@@ -82,8 +95,10 @@ static void send_pfns(struct virtq *q, const uint32_t *pfns, unsigned n)
     if (!virtq_add(q, &buf, 1, (void *)pfns))
         return;
     virtq_kick(q);
+    uint64_t t0 = rdtsc();
     while (!virtq_get_used(q, NULL))
         wait_for_work(10000000);
+    b.wait_tsc += rdtsc() - t0;
 }
 
 static bool remember(uint32_t pfn)
@@ -168,6 +183,55 @@ static void give_stats(void)
         virtq_kick(&b.q[Q_STATS]);
 }
 
+static void announce(const char *action, uint32_t target)
+{
+    struct event e;
+    event_begin(&e, "balloon");
+    event_str(&e, "action", action);
+    event_u64(&e, "target_pages", target);
+    event_u64(&e, "pages", b.nheld);
+    event_u64(&e, "work_tsc", b.work_tsc - b.wait_tsc - b.work_mark);
+    event_u64(&e, "tsc", rdtsc());
+    event_send(&e);
+}
+
+// Notes a new target, a reached one, or the first time memory ran short.
+static void track(uint32_t target, bool short_of_memory)
+{
+    if (target != b.last_target) {
+        b.last_target = target;
+        b.work_mark = b.work_tsc - b.wait_tsc;
+        b.settling = true;
+        b.told_short = false;
+        announce("target", target);
+    }
+    if (b.settling && b.nheld == target) {
+        b.settling = false;
+        announce("reached", target);
+    } else if (b.settling && short_of_memory && !b.told_short) {
+        b.told_short = true;
+        announce("short", target);
+    }
+}
+
+// One step toward the target: a batch in or out. Returns true when the guest
+// could not find the memory the host asked for.
+static bool step(uint32_t target)
+{
+    bool short_of_memory = false;
+    uint64_t t0 = rdtsc();
+    if (target > b.nheld) {
+        unsigned want = target - b.nheld > BATCH ? BATCH : target - (unsigned)b.nheld;
+        short_of_memory = inflate(want) < want;
+    } else if (target < b.nheld) {
+        deflate(b.nheld - target > BATCH ? BATCH : (unsigned)(b.nheld - target));
+    }
+    b.work_tsc += rdtsc() - t0;
+    if (short_of_memory && heap_balloon_reclaim(target - b.nheld, APP_WAIT_NS) > 0)
+        short_of_memory = false;                   // the app's heap lent some: go on
+    return short_of_memory;
+}
+
 static void worker(void *unused)
 {
     (void)unused;
@@ -176,38 +240,47 @@ static void worker(void *unused)
             give_stats();                              // the host asked for fresh numbers
         report_oom_deflations();
         uint32_t target = virtio_config_read32(&b.dev, CFG_NUM_PAGES);
-        bool short_of_memory = false;
-        if (target > b.nheld) {
-            unsigned want = target - b.nheld > BATCH ? BATCH : target - (unsigned)b.nheld;
-            short_of_memory = inflate(want) < want;
-        } else if (target < b.nheld) {
-            deflate(b.nheld - target > BATCH ? BATCH : (unsigned)(b.nheld - target));
-        }
+        if (target != b.last_target)
+            track(target, false);
+        bool short_of_memory = step(target);
         virtio_config_write32(&b.dev, CFG_ACTUAL, (uint32_t)b.nheld);
+        track(target, short_of_memory);
         if (target != b.nheld && !short_of_memory)
             continue;                                  // next batch straight away
         wait_for_work(short_of_memory ? RETRY_NS : b.dev.vector ? UINT64_MAX / 2 : POLL_NS);
     }
 }
 
-// DEFLATE_ON_OOM: give back at least n pages (and a batch's worth) right now.
-static void on_oom(size_t n)
+// DEFLATE_ON_OOM: take at least n pages (and a batch's worth) back right now.
+// When the list of pages not yet reported is full, let the thread report them
+// (a millisecond at a time, a few times at most).
+static size_t on_oom(size_t n)
 {
     int irq = irq_save();
-    size_t want = n > 64 ? n : 64;
-    size_t taken = 0;
-    while (taken < want && b.nheld > 0 && b.nunreported < BATCH) {
+    size_t want = n > 64 ? n : 64, taken = 0;
+    unsigned waits = thread_current() == b.worker ? OOM_WAITS : 0;
+    while (taken < want && b.nheld > 0) {
+        if (b.nunreported == BATCH) {
+            if (waits++ == OOM_WAITS)
+                break;
+            kick_worker();
+            thread_sleep_ns(1000000);
+            continue;
+        }
         uint32_t pfn = b.held[--b.nheld];
         b.unreported[b.nunreported++] = pfn;
         page_free((uintptr_t)pfn * PAGE_SIZE, 1);
         taken++;
     }
+    bool first = b.oom_deflated == 0;
     b.oom_deflated += taken;
     irq_restore(irq);
     if (taken) {
-        kprintf("balloon: memory ran short: took %zu pages back from the host\n", taken);
+        if (first)
+            kprintf("balloon: memory ran short: taking pages back from the host\n");
         kick_worker();
     }
+    return taken;
 }
 
 static void metrics(struct event *e)
@@ -238,7 +311,7 @@ bool balloon_init(void)
     thread_detach(b.worker);
     thread_make_daemon(b.worker);
     if (b.deflate_on_oom)
-        page_alloc_set_oom_handler(on_oom);
+        reclaim_register("virtio-balloon", on_oom);
     metrics_register(metrics);
     kprintf("balloon: virtio-balloon ready (stats %s, deflate-on-oom %s)\n",
             b.has_stats ? "on" : "off", b.deflate_on_oom ? "on" : "off");
