@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: MIT
+"""labkit.balloon without QEMU: parsing, the QEMU flag, and the QMP conversation against a fake
+machine that plays a guest giving memory back slowly (or not at all)."""
+
+from __future__ import annotations
+
+import asyncio
+import doctest
+import os
+from types import SimpleNamespace
+
+import pytest
+
+import labkit.balloon
+from labkit.balloon import (
+    MIB,
+    UNSET,
+    Balloon,
+    MemoryMonitor,
+    balloon_event,
+    heap_balloon_event,
+    parse_guest_stats,
+    parse_size,
+    read_host_memory,
+    read_stats,
+    send_command,
+    wait_console,
+)
+from labkit.console import Console, EventLog
+from labkit.errors import BootError, LabkitError, MachineStateError, WaitTimeout
+from labkit.events import parse_event
+from labkit.machine import MachineState
+from labkit.qemuargs import MachineConfig, RunDir, argv, build_command
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(labkit.balloon)
+    assert result.failed == 0 and result.attempted >= 4
+
+
+@pytest.mark.parametrize("text, nbytes", [("256M", 256 * MIB), ("1G", 1 << 30), ("64", 64 * MIB),
+                                          ("512k", 512 << 10), ("2GiB", 2 << 30), (4096, 4096)])
+def test_sizes_read_like_qemu(text, nbytes):
+    assert parse_size(text) == nbytes
+
+
+def test_a_size_that_is_not_one_says_so():
+    with pytest.raises(LabkitError, match="memory size"):
+        parse_size("lots")
+
+
+def test_guest_stats_turn_unset_into_none():
+    stats = parse_guest_stats({"last-update": 0, "stats": {"stat-free-memory": UNSET,
+                                                           "stat-total-memory": UNSET}})
+    assert stats.free is None and not stats.real
+    stats = parse_guest_stats({"last-update": 9, "stats": {"stat-free-memory": 5,
+                                                           "stat-total-memory": 9,
+                                                           "stat-htlb-pgalloc": 3,
+                                                           "stat-new-thing": 4}})
+    assert stats.real and stats.values["hugetlb_allocations"] == 3
+    assert stats.values["new_thing"] == 4
+
+
+def test_com2_events_of_both_balloons_parse():
+    ev = balloon_event(parse_event('{"ev":"balloon","action":"reached","target_pages":16384,'
+                                   '"pages":16384,"work_tsc":123,"tsc":9}'))
+    assert ev.action == "reached" and ev.target_pages == 16384 and ev.work_tsc == 123
+    heap = heap_balloon_event(parse_event(
+        '{"ev":"heap_balloon","action":"deflate","bytes":4096,"balloon_bytes":0,'
+        '"heap_bytes":1,"used_bytes":2,"live_bytes":3,"collections":4,"pages_free":5,'
+        '"kernel_hog_pages":6,"host_balloon_pages":7,"tsc":8}'))
+    assert (heap.action, heap.live_bytes, heap.host_balloon_pages) == ("deflate", 3, 7)
+    assert heap_balloon_event(parse_event('{"ev":"exit","status":0}')) is None
+    assert balloon_event(parse_event('{"ev":"heap_balloon","action":"x"}')) is None
+
+
+def test_host_memory_of_this_process():
+    mem = read_host_memory(os.getpid())
+    assert 0 < mem.anon_bytes <= mem.rss_bytes <= mem.peak_bytes
+
+
+def test_host_memory_of_a_gone_process():
+    with pytest.raises(MachineStateError):
+        read_host_memory(2**22 + 12345)
+
+
+@pytest.mark.parametrize("mode, oom", [(True, "off"), ("on", "off"), ("deflate-on-oom", "on")])
+def test_the_balloon_device_flag(mode, oom, tmp_path):
+    config = MachineConfig(balloon=mode)
+    words = argv(build_command(config, RunDir(tmp_path), tmp_path / "k.elf", None))
+    assert f"virtio-balloon-pci,id=balloon0,deflate-on-oom={oom}" in words
+
+
+def test_no_balloon_by_default_and_none_on_microvm(tmp_path):
+    words = argv(build_command(MachineConfig(), RunDir(tmp_path), tmp_path / "k.elf", None))
+    assert not any(w.startswith("virtio-balloon") for w in words)
+    with pytest.raises(BootError, match="microvm has no PCI"):
+        MachineConfig(machine="microvm", balloon="on")
+    with pytest.raises(BootError, match="deflate-on-oom"):
+        MachineConfig(balloon="sometimes")
+
+
+class FakeGuest:
+    """Plays QEMU + a guest over QMP: ``actual`` walks toward the target by ``step`` bytes a
+    query, and stops at ``floor`` (what the guest can give)."""
+
+    def __init__(self, ram: int, step: int = 16 * MIB, floor: int = 0) -> None:
+        self.ram, self.actual, self.target = ram, ram, ram
+        self.step, self.floor = step, floor
+        self.calls: list[tuple[str, dict]] = []
+
+    async def execute(self, command: str, arguments=None, timeout: float = 10.0):
+        self.calls.append((command, dict(arguments or {})))
+        if command == "balloon":
+            self.target = arguments["value"]
+            return {}
+        if command == "query-balloon":
+            goal = max(self.target, self.floor)
+            delta = max(-self.step, min(self.step, goal - self.actual))
+            self.actual += delta
+            return {"actual": self.actual}
+        if command == "qom-get":
+            return {"last-update": 3, "stats": {"stat-free-memory": 1, "stat-total-memory": 2}}
+        return {}
+
+
+def fake_machine(guest: FakeGuest | None = None, balloon: str | None = "on"):
+    guest = guest or FakeGuest(256 * MIB)
+    return SimpleNamespace(config=MachineConfig(memory="256M", balloon=balloon),
+                           execute=guest.execute, pid=os.getpid(), state=MachineState.RUNNING,
+                           events=EventLog(), console=Console(), guest=guest)
+
+
+def test_a_machine_without_the_device_is_refused():
+    with pytest.raises(MachineStateError, match="balloon='on'"):
+        Balloon(fake_machine(balloon=None))
+
+
+async def test_take_waits_until_the_guest_reaches_the_target():
+    m = fake_machine()
+    b = Balloon(m)
+    await b.take(64 * MIB)
+    info = await b.wait_settled(timeout=5, poll=0.001)
+    assert info.actual == 192 * MIB and info.balloon_bytes == 64 * MIB
+    assert m.guest.calls[0] == ("balloon", {"value": 192 * MIB})
+    await b.give_back()
+    assert (await b.wait_settled(timeout=5, poll=0.001)).actual == 256 * MIB
+
+
+async def test_a_target_out_of_reach_settles_where_the_guest_stops():
+    m = fake_machine(FakeGuest(256 * MIB, floor=40 * MIB))
+    b = Balloon(m)
+    await b.set_target(0)                               # clamped to 1 MiB: QEMU refuses 0
+    assert m.guest.target == MIB
+    info = await b.wait_settled(timeout=5, stable=0.05, poll=0.001)
+    assert info.actual == 40 * MIB
+
+
+async def test_a_guest_that_never_moves_times_out_only_when_asked_to():
+    m = fake_machine(FakeGuest(256 * MIB, step=0))
+    b = Balloon(m)
+    await b.take(MIB)
+    with pytest.raises(WaitTimeout, match="did not settle"):
+        await b.wait_settled(timeout=0.05, stable=10, poll=0.001)
+
+
+async def test_stats_and_polling_go_to_the_device_path():
+    m = fake_machine()
+    stats = await Balloon(m).wait_stats(timeout=1)
+    assert stats.real
+    assert m.guest.calls[0] == ("qom-set", {"path": "/machine/peripheral/balloon0",
+                                            "property": "guest-stats-polling-interval",
+                                            "value": 1})
+
+
+async def test_the_monitor_merges_com2_and_qmp():
+    m = fake_machine()
+    b = Balloon(m)
+    await b.take(32 * MIB)
+    monitor = MemoryMonitor(m, b, period=0.01)
+    await monitor.start()
+    m.events.add(parse_event('{"ev":"heap_balloon","action":"inflate","bytes":4194304,'
+                             '"balloon_bytes":4194304,"heap_bytes":100,"used_bytes":50,'
+                             '"live_bytes":20,"collections":2,"pages_free":256,'
+                             '"kernel_hog_pages":1,"host_balloon_pages":0,"tsc":1}'))
+    await asyncio.sleep(0.05)
+    await monitor.stop()
+    s = monitor.latest
+    assert s.heap_balloon == 4 * MIB and s.app_live == 20 and s.kernel_free == MIB
+    assert s.target == 224 * MIB and s.actual < 256 * MIB and s.rss > 0
+    assert s.host_balloon == 256 * MIB - s.actual
+    assert len(monitor.heap_events) == 1
+
+
+async def test_commands_wait_for_whole_lines():
+    m = fake_machine()
+    sent: list[bytes] = []
+    m.console.attach_writer(sent.append)
+
+    async def reply():
+        await asyncio.sleep(0.01)
+        m.console.feed(b"hog 48 held_bytes 5")          # half a line: not yet
+        await asyncio.sleep(0.01)
+        m.console.feed(b"0331648\nheap_bytes 7\nlive_bytes 3\nend\n")
+
+    task = asyncio.create_task(reply())
+    match = await send_command(m, "hog 48", r"hog 48 held_bytes (\d+)", timeout=2)
+    await task
+    assert sent == [b"hog 48\n"] and match.group(1) == "50331648"
+    m.console.feed(b"end\n")                            # stale output is not an answer
+    asyncio.get_running_loop().call_later(0.01, m.console.feed, b"a 1\nb 2\nend\n")
+    assert await read_stats(m, timeout=2) == {"a": 1, "b": 2}
+
+
+async def test_waiting_on_a_closed_console_fails_at_once():
+    m = fake_machine()
+    m.console.close()
+    with pytest.raises(MachineStateError, match="stopped"):
+        await wait_console(m, "never", timeout=5)
