@@ -9,8 +9,10 @@
     await panel.break_at("main"); await panel.cont()   # the same actions, from a cell
 
 Every button press runs the matching :class:`~labkit.Debugger` call as an asyncio task on the
-notebook's own event loop, so the panel keeps working while other cells run (and the COM1 tail
-follows the console as it arrives). One lock serialises the panel's calls; output and errors of
+event loop the panel was created on (the notebook's, where the machine and its debugger live;
+ipykernel may deliver widget events on another thread or loop, so the task is handed over with
+``run_coroutine_threadsafe``). The panel keeps working while other cells run, and the COM1 tail
+follows the console as it arrives. One lock serialises the panel's calls; output and errors of
 background work go to the panel's ``log`` Output widget, never to a cell. The decoding of the
 control registers is :mod:`labkit.lessons.ring0`; the source lines come from
 :mod:`labkit.lessons.stepping`.
@@ -42,8 +44,9 @@ class DebuggerPanel:
         self.machine = machine or getattr(dbg, "machine", None)
         self.context = context
         self.disassembly = disassembly
+        self.loop = asyncio.get_event_loop()   # the notebook's loop: the debugger lives there
         self.lock = asyncio.Lock()
-        self.tasks: set[asyncio.Task] = set()
+        self.tasks: set[Any] = set()
         self.last_stop: Any = None
 
         button = self._button
@@ -65,9 +68,9 @@ class DebuggerPanel:
                                   disabled=True)
         self.log = w.Output(layout=w.Layout(max_height="120px", overflow="auto"))
         left = w.VBox([w.HTML("<b>source</b>"), self.source, w.HTML("<b>disassembly</b>"),
-                       self.code], layout=w.Layout(width="60%"))
+                       self.code], layout=w.Layout(width="64%", overflow="auto"))
         right = w.VBox([w.HTML("<b>registers</b>"), self.registers],
-                       layout=w.Layout(width="40%"))
+                       layout=w.Layout(width="36%", overflow="auto"))
         self.view = w.VBox([w.HBox(self.buttons[:6]), w.HBox([self.symbol, self.buttons[6]]),
                             self.status, w.HBox([left, right]),
                             w.HTML("<b>COM1 (tail)</b>"), self.console, self.log])
@@ -92,9 +95,9 @@ class DebuggerPanel:
                     print(f"{type(exc).__name__}: {exc}")
                 self.status.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
 
-        task = asyncio.ensure_future(guarded())
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        future = asyncio.run_coroutine_threadsafe(guarded(), self.loop)
+        self.tasks.add(future)
+        future.add_done_callback(self.tasks.discard)
 
     def _on_console(self, _text: str) -> None:
         assert self.machine is not None
