@@ -76,7 +76,6 @@ long tcp_send(struct sock *s, const uint8_t *buf, size_t n);   // bytes queued (
 long tcp_recv(struct sock *s, uint8_t *buf, size_t n, bool peek);  // 0 with nothing queued
 void tcp_shutdown_write(struct sock *s);
 void tcp_app_close(struct sock *s);
-void tcp_window_update(struct sock *s);
 bool tcp_can_free(struct sock *s);
 void tcp_keepalive_set(struct sock *s, bool on);
 // udp.c, for sock.c

@@ -634,5 +634,3 @@ void tcp_keepalive_set(struct sock *s, bool on)
     s->ka_probes = 0;
     s->last_heard_ns = clock_monotonic_ns();
 }
-
-void tcp_window_update(struct sock *s) { send_ack(s); }

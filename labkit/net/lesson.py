@@ -13,7 +13,7 @@ import contextlib
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ..render import Table
@@ -200,6 +200,3 @@ def curl(url: str, timeout: float = 10.0) -> str:
                                                            r.headers.items())
         return head + "\n" + r.read().decode(errors="replace")
 
-
-def stages_of(costs: PathCosts, ctx: str) -> Sequence[tuple[str, float]]:
-    return [(s.stage, getattr(s, ctx)) for s in costs.stages]
