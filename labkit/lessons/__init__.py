@@ -9,8 +9,9 @@ module                 what it answers
 ``timeline``           where the boot's instructions go, milestone by milestone (00)
 ``linking``            the app's imports, their GOT slots and kernel targets (01)
 ``syscalls``           what a "system call" costs, in instructions (01)
+``stepping``           debugger recipes: follow the linker, trace a call, source lines (01, 02)
 ``linux_guest``        whether a Linux guest is at hand, and the cited figures if not
-``ring0``              what the privileged and crash apps report (02)
+``ring0``              control registers decoded; what the privileged app reports (02)
 ``gc``                 dirty bits against card marking, parsed and swept (02)
 =====================  =============================================================
 

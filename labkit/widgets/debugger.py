@@ -44,7 +44,10 @@ class DebuggerPanel:
         self.machine = machine or getattr(dbg, "machine", None)
         self.context = context
         self.disassembly = disassembly
-        self.loop = asyncio.get_event_loop()   # the notebook's loop: the debugger lives there
+        try:    # the notebook's loop: the machine and the debugger live there
+            self.loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = asyncio.get_event_loop()
         self.lock = asyncio.Lock()
         self.tasks: set[Any] = set()
         self.last_stop: Any = None
