@@ -269,7 +269,8 @@ async def test_kvstore_speaks_resp_to_python_and_redis_cli():
 
 async def test_guest_connects_out_and_half_closes(tmp_path):
     """Active open: a guest app connects to a server on the host (10.0.2.2 is the host's
-    loopback under user networking), sends, half-closes and reads the answer to the end."""
+    loopback under user networking), sends, half-closes and reads the answer to the end,
+    with plain write() and read() on the socket's descriptor."""
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     src = tmp_path / "client.c"
@@ -282,9 +283,9 @@ async def test_guest_connects_out_and_half_closes(tmp_path):
         "  inet_pton(AF_INET, \"10.0.2.2\", &a.sin_addr);\n"
         "  if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)\n"
         "    { perror(\"connect\"); return 1; }\n"
-        "  send(fd, \"ping from guest\", 15, 0);\n  shutdown(fd, SHUT_WR);\n"
+        "  write(fd, \"ping from guest\", 15);\n  shutdown(fd, SHUT_WR);\n"
         "  char buf[256]; int n, total = 0;\n"
-        "  while ((n = recv(fd, buf + total, sizeof buf - 1 - total, 0)) > 0) total += n;\n"
+        "  while ((n = read(fd, buf + total, sizeof buf - 1 - total)) > 0) total += n;\n"
         "  buf[total] = 0; printf(\"got [%s]\\nSUCCESS\\n\", buf); close(fd); return 0; }\n")
     app = compile_app(src, out_dir=tmp_path)
 

@@ -113,8 +113,17 @@ int creat(const char *path, mode_t mode)
     return open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 }
 
+// Sockets (libc/socket.c) hold their descriptor as an FD_NULL slot here;
+// these route read, write and close on such a slot to the socket.
+struct sock;
+struct sock *__libc_socket_of(int fd, bool *nonblock);
+int __libc_socket_close(int fd);
+ssize_t __libc_socket_read(int fd, void *buf, size_t n);
+ssize_t __libc_socket_write(int fd, const void *buf, size_t n);
+
 int close(int fd)
 {
+    __libc_socket_close(fd);                   // a no-op unless fd is a socket
     kmutex_lock(&fd_lock);
     struct ofile *f = get(fd);
     if (f)
@@ -133,6 +142,9 @@ ssize_t write(int fd, const void *buf, size_t n)
         console_write(buf, n);
         return n;
     case FD_NULL:
+        if (__libc_socket_of(fd, NULL))
+            return __libc_socket_write(fd, buf, n);
+        return n;
     case FD_ZERO:
         return n;
     default:
@@ -160,7 +172,7 @@ ssize_t read(int fd, void *buf, size_t n)
     case FD_CONSOLE:
         return n ? console_read(buf, n) : 0;
     case FD_NULL:
-        return 0;
+        return __libc_socket_of(fd, NULL) ? __libc_socket_read(fd, buf, n) : 0;
     case FD_ZERO:
         memset(buf, 0, n);
         return n;
