@@ -38,7 +38,14 @@ REQUIRED_TOOLS=(
 )
 OPTIONAL_TOOLS=(
   "cpio cpio inspects-boot-archives"
+  "busybox busybox-static the-Linux-guest's-initramfs"
+  "curl curl a-real-HTTP-client-for-the-network-tests"
+  "nc netcat-openbsd a-real-TCP-client-for-the-network-tests"
+  "redis-cli redis-tools real-Redis-clients-for-the-kvstore-tests"
 )
+# (The Linux guest's kernel is no package of this machine: labkit fetches Debian's cloud kernel
+# with `apt-get download` when a lesson or `make bench` first needs it, into images/linux-guest/.
+# A busybox that is not static is fine here: labkit then fetches busybox-static the same way.)
 
 missing_required=()   # packages without which the lab cannot run
 missing_optional=()   # packages that are installed when we can, but do not block
