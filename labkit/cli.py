@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shlex
 import sys
@@ -188,14 +187,51 @@ def cmd_debug(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ bench
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import format_table, run_bench
+    from .bench import (
+        GROUPS,
+        BenchSettings,
+        _print_progress,
+        format_result,
+        load_result,
+        plot_result,
+        run_suite,
+        update_markdown,
+    )
 
-    results = run_bench(runs=args.runs, machine=args.machine)
-    print(format_table(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+    if args.load:
+        result = load_result(args.load)
+    else:
+        options = {"machine": args.machine, "memory": args.memory, "linux": not args.no_linux}
+        if args.runs:
+            options["runs"] = args.runs
+        if args.iterations:
+            options["iterations"] = args.iterations
+        if args.only:
+            options["groups"] = tuple(g for g in GROUPS if g in args.only)
+        settings = (BenchSettings.quick_settings(**options) if args.quick
+                    else BenchSettings(**options))
+        result = run_suite(settings, progress=None if args.silent else _print_progress)
+        words = ["labkit bench"] + [w for w, on in (("--quick", args.quick),
+                                                     ("--no-linux", args.no_linux)) if on]
+        if args.runs:
+            words.append(f"--runs {args.runs}")
+        words += [f"--only {g}" for g in args.only or ()]
+        if args.machine != "pc":
+            words.append(f"--machine {args.machine}")
+        result.info["command"] = " ".join(words)
+    print(format_result(result, details=not args.brief))
+    if args.json and not args.load:
+        Path(args.json).write_text(result.to_json())
         print(f"\nwrote {args.json}")
-    return 0
+    if args.plot:
+        plot_result(result, args.plot)
+        print(f"wrote {args.plot}")
+    if args.markdown:
+        if not update_markdown(args.markdown, result):
+            raise LabkitError(f"{args.markdown} has no '<!-- labkit bench: begin -->' and "
+                              "'<!-- labkit bench: end -->' lines to write between")
+        print(f"updated {args.markdown}")
+    return 1 if result.failed else 0
 
 
 # ------------------------------------------------------------------------------ parser
@@ -287,16 +323,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gdb", action="store_true", help="run gdb attached to the machine")
     p.set_defaults(func=cmd_debug, timeout=None)
 
-    p = sub.add_parser("bench", help="boot budget figures (sizes, instructions, wall time)",
-                       formatter_class=fmt,
-                       description="Measure the boot budget: image sizes, instructions from "
-                                   "entry to app main under -icount, hello's wall time against "
-                                   "a kernel that exits at its first instruction, instructions "
-                                   "per system call.",
-                       epilog="example:\n  labkit bench --json bench.json")
+    p = sub.add_parser("bench", help="unikernel vs Linux: sizes, boot, syscalls, memory, net, "
+                                     "balloon", formatter_class=fmt,
+                       description="Measure the unikernel and a Linux guest side by side, in "
+                                   "the same run: image sizes, boot (instructions under "
+                                   "-icount, wall time as a ratio to QEMU's own floor), "
+                                   "getpid() and write() in instructions, the smallest -m that "
+                                   "boots hello, UDP echo and HTTP, balloon inflate/deflate. "
+                                   "Prints a table; --json writes the record "
+                                   "(docs/benchmarks.md describes it), --plot a figure. Exits "
+                                   "1 if a part failed (a part that is not available here is "
+                                   "skipped, and said so).",
+                       epilog="examples:\n  labkit bench\n"
+                              "  labkit bench --json out.json --plot docs/benchmarks.png\n"
+                              "  labkit bench --load out.json --brief\n"
+                              "  labkit bench --quick --only boot --only syscall")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--runs", type=int, default=5, help="wall-time runs per figure (median)")
+    p.add_argument("--plot", metavar="FILE", help="also draw the comparisons (PNG, SVG ...)")
+    p.add_argument("--markdown", metavar="FILE",
+                   help="also write the table between the 'labkit bench' markers of FILE")
+    p.add_argument("--load", metavar="JSON",
+                   help="measure nothing: print (and --plot, --markdown) a saved record")
+    p.add_argument("--runs", type=int, help="wall-time runs per figure, median (default 5)")
     p.add_argument("--machine", choices=("pc", "q35", "microvm"), default="pc")
+    p.add_argument("--memory", "-m", default="128M", help="guest RAM (default 128M)")
+    p.add_argument("--iterations", type=int, help="syscall_bench iterations (default 20000)")
+    p.add_argument("--only", action="append", metavar="GROUP",
+                   choices=("size", "boot", "syscall", "memory", "net", "balloon"),
+                   help="run only this group (repeatable)")
+    p.add_argument("--quick", action="store_true",
+                   help="for tests: one wall run, fewer iterations, no bisection, net or balloon")
+    p.add_argument("--no-linux", action="store_true", help="the unikernel alone")
+    p.add_argument("--brief", action="store_true", help="only the comparison table")
+    p.add_argument("--silent", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_bench)
     return parser
 
