@@ -89,27 +89,28 @@ def test_boot_phases_ignore_other_events():
 
 
 def test_linux_guest_degrades_to_cited_figures(monkeypatch, tmp_path):
-    monkeypatch.setenv("LABKIT_ROOT", str(tmp_path))
-    monkeypatch.delenv("LABKIT_LINUX_KERNEL", raising=False)
+    monkeypatch.setenv("LABKIT_LINUX_KERNEL", str(tmp_path / "no-such-bzImage"))
     assert linux_guest.find_linux_guest() is None
+    assert linux_guest.linux_note(None).startswith("no Linux guest image")
     note = linux_guest.skip_note("getppid", "getppid_instructions")
     assert note.startswith("no Linux guest image") and "338" in note
     from labkit.lessons.anatomy import linux_sizes
 
-    assert all(r.how == "cited" for r in linux_sizes())
+    assert all(r.how == "cited" for r in linux_sizes(None))
 
 
-def test_linux_guest_found_when_present(monkeypatch, tmp_path):
-    kernel = tmp_path / "bzImage"
-    kernel.write_bytes(b"x" * 1000)
-    (tmp_path / "initramfs.cpio.gz").write_bytes(b"y" * 10)
-    monkeypatch.setenv("LABKIT_LINUX_KERNEL", str(kernel))
-    guest = linux_guest.find_linux_guest()
-    assert guest is not None and guest.initramfs is not None
+def test_linux_sizes_are_measured_when_a_guest_is_given(tmp_path):
+    from types import SimpleNamespace
+
     from labkit.lessons.anatomy import linux_sizes
 
-    rows = linux_sizes()
-    assert [r.how for r in rows] == ["measured", "measured"] and rows[0].bytes == 1000
+    kernel, initramfs = tmp_path / "vmlinuz-x", tmp_path / "initramfs.cpio.gz"
+    kernel.write_bytes(b"x" * 1000)
+    initramfs.write_bytes(b"y" * 10)
+    guest = SimpleNamespace(kernel=SimpleNamespace(path=kernel, source="test"),
+                            initramfs=initramfs)
+    rows = linux_sizes(guest)
+    assert [(r.how, r.bytes) for r in rows] == [("measured", 1000), ("measured", 10)]
 
 
 @boot

@@ -102,8 +102,13 @@ def execute(path: Path) -> NotebookRun:
 
 @pytest.mark.boot
 @pytest.mark.slow
+@pytest.mark.parametrize("linux", ["as-is", "no-linux"])
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path: Path):
+def test_notebook_runs_top_to_bottom(path: Path, linux: str, monkeypatch, tmp_path):
+    """Run as this machine is (with the Linux guest where one is at hand), and once more with
+    no Linux kernel to be had: a lesson must then skip its Linux side and say so."""
+    if linux == "no-linux":
+        monkeypatch.setenv("LABKIT_LINUX_KERNEL", str(tmp_path / "no-such-bzImage"))
     run = execute(path)
     failures = [o for o in run.outputs if "[FAIL]" in o]
     assert not failures, f"{path.name}: an exercise check failed with the solutions in:\n" + \

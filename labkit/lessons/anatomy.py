@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import paths
 from ..elf import load_elf
-from .linux_guest import CITED, find_linux_guest
+from .linux_guest import CITED
 
 __all__ = ["SizeRow", "unikernel_sizes", "linux_sizes", "image_anatomy"]
 
@@ -62,23 +63,22 @@ def unikernel_sizes(app: str = "hello", images: str | Path | None = None) -> lis
     ]
 
 
-def linux_sizes() -> list[SizeRow]:
-    """A Linux kernel (and initramfs) measured if one is at hand, else the cited figures."""
-    guest = find_linux_guest()
+def linux_sizes(guest: Any | None = None) -> list[SizeRow]:
+    """A Linux kernel and the initramfs holding ``hello`` (busybox, /init, the static app),
+    measured when ``guest`` (a :class:`labkit.linux.LinuxGuest`) is given, else cited."""
     if guest is not None:
-        rows = [SizeRow("Linux", f"kernel {guest.kernel.name}", guest.kernel.stat().st_size,
-                        "measured", str(guest.kernel.name))]
-        if guest.initramfs is not None:
-            rows.append(SizeRow("Linux", f"initramfs {guest.initramfs.name}",
-                                guest.initramfs.stat().st_size, "measured",
-                                guest.initramfs.name))
-        return rows
+        kernel, initramfs = guest.kernel.path, guest.initramfs
+        return [SizeRow("Linux", f"kernel {kernel.name}", kernel.stat().st_size, "measured",
+                        f"{guest.kernel.source}"),
+                SizeRow("Linux", "initramfs: busybox, /init, the static app (gzip)",
+                        initramfs.stat().st_size, "measured", initramfs.name)]
     k, mods = CITED["vmlinuz_bytes"], CITED["modules_bytes"]
     return [SizeRow("Linux", "kernel vmlinuz (Debian 12 cloud)", int(k.value), "cited", k.source),
             SizeRow("Linux", "its modules (an initramfs packs some of them)", int(mods.value),
                     "cited", mods.source)]
 
 
-def image_anatomy(app: str = "hello", images: str | Path | None = None) -> list[SizeRow]:
+def image_anatomy(app: str = "hello", images: str | Path | None = None,
+                  guest: Any | None = None) -> list[SizeRow]:
     """:func:`unikernel_sizes` followed by :func:`linux_sizes`."""
-    return unikernel_sizes(app, images) + linux_sizes()
+    return unikernel_sizes(app, images) + linux_sizes(guest)

@@ -1,21 +1,23 @@
 # SPDX-License-Identifier: MIT
 """Is a Linux guest at hand? And, where not, the figures the lessons cite instead.
 
-The Linux guest baseline (a Linux kernel plus a busybox initramfs booted by the same
-``Machine``) arrives with a later part of the lab. Until a kernel image is found, the lessons
-print what they skipped and show the cited figures below, each marked *cited* with its
-source, never mixed up with a number measured on the student's machine.
+The Linux guest baseline (:mod:`labkit.linux`: a Linux kernel and a busybox initramfs holding
+the same apps, booted by the same ``Machine``) needs a Linux kernel image on this machine.
+Where one is at hand the lessons measure Linux side by side; where not, they print what they
+skipped and show the cited figures below, each marked *cited* with its source, never mixed up
+with a number measured on the student's machine.
 """
 
 from __future__ import annotations
 
-import os
+import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from .. import paths
+from ..errors import BootError
 
-__all__ = ["Cited", "LinuxGuest", "find_linux_guest", "CITED", "skip_note"]
+__all__ = ["Cited", "find_linux_guest", "linux_note", "CITED", "skip_note"]
 
 
 @dataclass(frozen=True)
@@ -46,37 +48,27 @@ CITED: dict[str, Cited] = {
         "same package, unpacked"),
 }
 
-_KERNEL_NAMES = ("vmlinuz", "bzImage", "linux.bzImage")
-_INITRD_NAMES = ("initramfs.cpio.gz", "initramfs.cpio", "initrd.img", "initramfs.img")
+def find_linux_guest(apps: Sequence[str] = ("hello",)) -> Any | None:
+    """A :class:`labkit.linux.LinuxGuest` whose initramfs holds ``apps``, if a Linux kernel
+    and busybox are already on this machine (``images/linux-guest/``, ``/boot``, or
+    ``$LABKIT_LINUX_KERNEL``); None otherwise. Never downloads anything: a lesson must not
+    wait for a 27 MB package (``labkit.linux.prepare()`` or ``make bench`` fetch it)."""
+    try:
+        from .. import linux
+    except ImportError:
+        return None
+    try:
+        return linux.prepare(apps=list(apps), fetch=False)
+    except (BootError, OSError, subprocess.SubprocessError):
+        return None
 
 
-@dataclass(frozen=True)
-class LinuxGuest:
-    """A Linux kernel image (and an initramfs, if one was found) for a side-by-side run."""
-
-    kernel: Path
-    initramfs: Path | None
-
-
-def _candidates() -> list[Path]:
-    env = os.environ.get("LABKIT_LINUX_KERNEL")
-    found = [Path(env)] if env else []
-    for folder in (paths.images_dir() / "linux", paths.images_dir() / "linux-guest"):
-        found += [folder / name for name in _KERNEL_NAMES]
-        if folder.is_dir():
-            found += sorted(folder.glob("vmlinuz-*"))
-    return found
-
-
-def find_linux_guest() -> LinuxGuest | None:
-    """The Linux guest images if they are built (``images/linux/vmlinuz`` and an
-    initramfs beside it, or ``$LABKIT_LINUX_KERNEL``); None when there is none."""
-    for kernel in _candidates():
-        if kernel.is_file() and os.access(kernel, os.R_OK):
-            initrd = next((kernel.parent / n for n in _INITRD_NAMES
-                           if (kernel.parent / n).is_file()), None)
-            return LinuxGuest(kernel, initrd)
-    return None
+def linux_note(guest: Any | None) -> str:
+    """One line saying which Linux the comparison uses, or that it is skipped."""
+    if guest is None:
+        return ("no Linux guest image on this machine: the Linux side is skipped and cited "
+                "figures are shown instead (labkit.linux.prepare() fetches one)")
+    return f"Linux guest: {guest.describe()}"
 
 
 def skip_note(what: str, cited: str) -> str:

@@ -28,6 +28,9 @@ PHASE_NAMES: dict[str, tuple[str, str]] = {
     "app_loaded": ("dynamic linker", "find the app in the boot archive, map, relocate, bind"),
     "app_main": ("main thread", "create the app's main thread, run its constructors"),
     "exit": ("the app", "the app itself, from main() to exit()"),
+    # A Linux guest (labkit.linux) reports these instead of the kernel's milestones.
+    "init": ("Linux boot", "firmware, decompressing and booting Linux, up to /init"),
+    "app_exec": ("/init", "the /init script: mounts, then exec of the app"),
 }
 
 
@@ -60,6 +63,15 @@ class BootProfile:
         """From the kernel's first instruction to the app's main (firmware excluded)."""
         by = {p.milestone: p for p in self.phases}
         return by["app_main"].end - by["entry"].end
+
+    @property
+    def to_app(self) -> int:
+        """Instructions from power-on until the app starts (``app_main``; ``app_exec`` on a
+        Linux guest)."""
+        for p in self.phases:
+            if p.milestone in ("app_main", "app_exec"):
+                return p.end
+        raise KeyError("no app_main or app_exec milestone")
 
     @property
     def total(self) -> int:
