@@ -68,14 +68,14 @@ def _texts(cell) -> list[str]:
     return out
 
 
-def execute(path: Path) -> NotebookRun:
+def execute(path: Path, timeout: int = CELL_TIMEOUT) -> NotebookRun:
     """Run one notebook in a fresh kernel; raises AssertionError naming the failing cell."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             record_timing=True, allow_errors=False,
                             resources={"metadata": {"path": str(path.parent)}})
     run = NotebookRun(path)
@@ -83,14 +83,15 @@ def execute(path: Path) -> NotebookRun:
     try:
         client.execute()
     except (CellExecutionError, CellTimeoutError) as exc:
-        failing = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                        and (any(o.get("output_type") == "error" for o in c.get("outputs", []))
-                             or (c.get("execution_count") is None and i > 0
-                                 and nb.cells[i - 1].get("execution_count") is not None))),
-                       None)
+        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        errors = [i for i in code if any(o.get("output_type") == "error"
+                                         for o in nb.cells[i].get("outputs", []))]
+        started = [i for i in code if nb.cells[i].get("execution_count") is not None]
+        failing = errors[0] if errors else (started[-1] if started else None)
         where = (f"cell {failing} ({_first_line(nb.cells[failing].source)!r})"
                  if failing is not None else "a cell")
-        kind = "took longer than 30 s" if isinstance(exc, CellTimeoutError) else "failed"
+        kind = (f"took longer than {timeout} s" if isinstance(exc, CellTimeoutError)
+                else "failed")
         raise AssertionError(f"{path.name}: {where} {kind}:\n{str(exc)[-2500:]}") from None
     run.seconds = time.perf_counter() - started
     for i, cell in enumerate(nb.cells):
@@ -118,6 +119,23 @@ def test_notebook_runs_top_to_bottom(path: Path, linux: str, monkeypatch, tmp_pa
     assert run.seconds <= NOTEBOOK_BUDGET, (
         f"{path.name} took {run.seconds:.0f} s (budget {NOTEBOOK_BUDGET} s); slowest cells: "
         f"{run.slowest()}")
+
+
+def test_a_failure_names_the_cell(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_markdown_cell("text"), nbformat.v4.new_code_cell("assert x == 2"),
+        nbformat.v4.new_code_cell("import time; time.sleep(30)")])
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(AssertionError, match=r"cell 3 \('assert x == 2'\) failed"):
+        execute(path)
+    nb.cells[3].source = "x = 2"
+    nbformat.write(nb, path)
+    with pytest.raises(AssertionError, match=r"cell 4 .* took longer than 2 s"):
+        execute(path, timeout=2)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
