@@ -36,6 +36,23 @@ def test_every_listed_check_exists_and_is_documented():
             assert fn.__doc__, f"{lesson}.check_{name} has no docstring"
 
 
+def test_exercises_match_the_checks_and_the_notebooks():
+    import json
+
+    from labkit.exercises import EXERCISES
+
+    listed = {(e.lesson, e.name) for e in EXERCISES}
+    assert listed == {(lesson, n) for lesson, names in CHECKS.items() for n in names}
+    for e in EXERCISES:
+        assert e.check().__name__ == f"check_{e.name}"
+        nb = json.loads((paths.repo_root() / "notebooks" / e.notebook).read_text())
+        source = "\n".join("".join(c["source"]) for c in nb["cells"])
+        call = f"{e.lesson}.check_{e.name}("
+        assert call in source, f"{e.notebook} never calls {call}"
+        for name in e.inputs:
+            assert name.strip("'") in source, f"{e.notebook} has no {name}"
+
+
 def test_check_result_reads_as_pass_or_fail():
     ok = CheckResult("x", 2, 2, "fine")
     bad = CheckResult("x", 1, 2, "half")

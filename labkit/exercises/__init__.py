@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-__all__ = ["CheckResult", "CHECKS", "passed", "failed"]
+__all__ = ["CheckResult", "Exercise", "EXERCISES", "CHECKS", "passed", "failed"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,47 @@ def passed(name: str, message: str, max_points: float = 1.0) -> CheckResult:
 def failed(name: str, message: str, max_points: float = 1.0, points: float = 0.0) -> CheckResult:
     return CheckResult(name, points, max_points, message)
 
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: where it is, what it asks, and what its check takes.
+
+    ``inputs`` name what the student produces, in the order the check takes them: a path
+    (``work/greet.c``, relative to the notebook's folder) or a notebook variable."""
+
+    lesson: str            # labkit.exercises module, e.g. "lesson00"
+    notebook: str          # e.g. "00-welcome.ipynb"
+    name: str              # the check is check_<name>
+    title: str
+    inputs: tuple[str, ...]
+    boots: bool            # the check compiles and boots the student's code
+
+    def check(self):  # -> Callable[..., CheckResult]
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{self.lesson}"), f"check_{self.name}")
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("lesson00", "00-welcome.ipynb", "first_app", "your first app",
+             ("work/greet.c",), True),
+    Exercise("lesson00", "00-welcome.ipynb", "longest_phase", "the longest boot phase",
+             ("answer_longest",), False),
+    Exercise("lesson00", "00-welcome.ipynb", "firmware_share", "how much of the boot is firmware",
+             ("answer_share",), False),
+    Exercise("lesson01", "01-single-address-space.ipynb", "binding", "where printf lands",
+             ("'printf'", "answer_printf"), False),
+    Exercise("lesson01", "01-single-address-space.ipynb", "refusal", "the loader's refusal",
+             ("work/needs_more.c",), True),
+    Exercise("lesson01", "01-single-address-space.ipynb", "call_cost", "measure a call yourself",
+             ("work/ppid.c",), True),
+    Exercise("lesson02", "02-ring-zero.ipynb", "cr4", "read CR4 from the app",
+             ("work/cr4.c",), True),
+    Exercise("lesson02", "02-ring-zero.ipynb", "panic_reading", "read the panic",
+             ("answer_function", "answer_address"), False),
+    Exercise("lesson02", "02-ring-zero.ipynb", "strided_gc", "a strided mutator",
+             ("work/gc_stride.c",), True),
+)
 
 #: lesson -> names of its checks (module labkit.exercises.<lesson>, function check_<name>).
 CHECKS: dict[str, tuple[str, ...]] = {
