@@ -60,6 +60,16 @@ __all__ = [
     "balloon_figures",
     "measure_inflation",
     "InflationRun",
+    "OomTrial",
+    "oom_trial",
+    "Squeeze",
+    "squeeze",
+    "linux_status",
+    "inflation_table",
+    "stats_table",
+    "oom_table",
+    "heap_events_table",
+    "squeeze_table",
     "UNSET",
     "MIB",
 ]
@@ -627,3 +637,182 @@ async def balloon_figures(runs: int = 3, machine: str = "pc", nbytes: int = 64 *
         figs.append(Figure(f"deflate {mib} MiB, guest work", deflate_work, "instructions",
                            "icount", "same, back to the full size"))
     return figs
+
+
+# ------------------------------------------------------------------------------ lesson 04
+@dataclass(frozen=True)
+class OomTrial:
+    """``memhog`` asks for ``alloc_mib`` MiB after the host took most of the guest's RAM."""
+
+    mode: str                 # the balloon option: "on" or "deflate-on-oom"
+    free_before: int          # the guest's free memory just before (bytes)
+    alloc_mib: int
+    succeeded: bool
+    actual_before: int        # the guest's size in QEMU's eyes, before and after
+    actual_after: int
+
+
+async def oom_trial(mode: str, memory: str = "128M", guest_mib: int = 40,
+                    alloc_mib: int = 64) -> OomTrial:
+    """Boot ``memhog`` with ``balloon=mode``, shrink the guest to ``guest_mib`` MiB, then
+    allocate ``alloc_mib`` MiB: with deflate-on-oom the kernel takes pages back from the host
+    rather than fail."""
+    from .machine import Machine
+
+    async with Machine("memhog", memory=memory, balloon=mode) as m:
+        await wait_console(m, r"(?m)^ready$", 60)
+        b = Balloon(m)
+        await b.set_target(guest_mib * MIB)
+        before = await b.wait_settled()
+        free = (await read_stats(m))["free_bytes"]
+        reply = await send_command(m, f"alloc {alloc_mib}", rf"alloc {alloc_mib} (ok|failed)")
+        after = await b.query()
+    return OomTrial(mode, free, alloc_mib, reply.group(1) == "ok", before.actual, after.actual)
+
+
+@dataclass(frozen=True)
+class Squeeze:
+    """The host asked a guest running ``managed_heap`` for ``asked`` bytes; it got ``got``,
+    and the app survived it, or not (``note`` then quotes the guest)."""
+
+    system: str               # "unikernel" or "linux"
+    asked: int
+    got: int
+    lent_by_heap: int         # of it, pages the app's heap lent (unikernel only)
+    rss_before: int
+    rss_after: int
+    seconds: float
+    survived: bool
+    note: str = ""
+
+
+async def _heap_swept(machine: Any, timeout: float = 20.0) -> dict[str, int]:
+    """Wait until managed_heap has collected once: its whole heap has been written."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        stats = await read_stats(machine)
+        if stats.get("collections", 0) >= 1 or loop.time() > deadline:
+            return stats
+        await asyncio.sleep(0.5)
+
+
+def _what_killed(console_text: str) -> str:
+    """The guest's own words for why the app is gone: Linux's OOM killer or a kernel panic."""
+    for line in reversed(console_text.splitlines()):
+        found = re.search(r"Out of memory: Killed process \d+ \(\S+\)|KERNEL PANIC.*", line)
+        if found:
+            return found.group(0).strip()
+    return ""
+
+
+async def squeeze(system: str = "unikernel", nbytes: int = 160 * MIB, memory: str = "256M",
+                  heap_mib: int = 160) -> Squeeze:
+    """Boot ``managed_heap`` with a ``heap_mib`` MiB heap that it fills once before its first
+    collection (a JVM that has used its heap), on the unikernel or on Linux; then the host asks
+    for ``nbytes``. The unikernel's heap lends its free space through a balloon object; Linux can
+    only give what its page allocator has free. Raises :class:`BootError` (or
+    ``labkit.linux.LinuxUnavailable``) when the guest cannot boot at all."""
+    args = (f"heap={heap_mib}", "young=100000", "rate=96")
+    if system == "linux":
+        from .linux import linux_machine, prepare
+
+        machine = linux_machine("managed_heap", *args, memory=memory, balloon="on",
+                                guest=prepare(["managed_heap"], fetch=False))
+    else:
+        from .machine import Machine
+
+        machine = Machine("managed_heap", *args, memory=memory, balloon="on")
+    async with machine as m:
+        await wait_console(m, r"(?m)^ready heap_bytes", 60)
+        await _heap_swept(m)
+        b = Balloon(m)
+        rss_before = b.host_memory().rss_bytes
+        lent, survived = 0, False
+        watch = await MemoryMonitor(m, b, period=0.1).start()   # the app may die: keep a record
+        t0 = time.perf_counter()
+        with contextlib.suppress(MachineStateError, QMPError, WaitTimeout):
+            await b.take(nbytes)
+            await b.wait_settled(timeout=25, stable=2.0)
+            await watch.sample()
+            lent = (await read_stats(m)).get("balloon_bytes", 0)
+            survived = m.state.alive
+        seconds = time.perf_counter() - t0
+        await watch.stop()
+    seen = [x for x in watch.samples if x.rss]
+    return Squeeze(system, nbytes, max((x.host_balloon for x in seen), default=0), lent,
+                   rss_before, seen[-1].rss if seen else rss_before, seconds, survived,
+                   "" if survived else _what_killed(m.console.text))
+
+
+def linux_status() -> tuple[bool, str]:
+    """``(True, what will boot)`` when a Linux guest is at hand (nothing is downloaded), else
+    ``(False, why not)``: the lesson then says what it skipped."""
+    try:
+        from .linux import availability
+    except ImportError:
+        return False, "this checkout has no Linux guest support yet (labkit.linux)"
+    return availability(fetch=False)
+
+
+# ------------------------------------------------------------------------------ tables
+def _mib(n: int) -> str:
+    return f"{n / MIB:,.1f} MiB"
+
+
+def inflation_table(run: InflationRun) -> Any:
+    """QEMU's RSS around one inflation and deflation, as a :class:`labkit.render.Table`."""
+    from .render import Table
+
+    return Table(f"the host takes {run.nbytes / MIB:.0f} MiB, then gives it back",
+                 ("moment", "QEMU RSS", "change", "wall time"),
+                 [("before", _mib(run.rss_before), "", ""),
+                  ("inflated", _mib(run.rss_inflated), _mib(run.rss_inflated - run.rss_before),
+                   f"{run.inflate_s:.2f} s"),
+                  ("deflated", _mib(run.rss_after), _mib(run.rss_after - run.rss_inflated),
+                   f"{run.deflate_s:.2f} s")])
+
+
+def stats_table(stats: GuestStats) -> Any:
+    """The guest's statistics, as QEMU received them."""
+    from .render import Table
+
+    rows = [(name, "not sent" if v is None else
+             (_mib(v) if name in ("free", "total", "available", "disk_caches") else f"{v:,}"))
+            for name, v in sorted(stats.values.items())]
+    return Table("guest-stats (virtio-balloon statistics queue)", ("statistic", "value"), rows)
+
+
+def oom_table(trials: list[OomTrial]) -> Any:
+    """One row per :class:`OomTrial`."""
+    from .render import Table
+
+    return Table("memhog asks for memory the guest no longer has",
+                 ("balloon", "free before", "allocation", "guest size before", "after"),
+                 [(t.mode, _mib(t.free_before), f"{t.alloc_mib} MiB "
+                   f"{'succeeded' if t.succeeded else 'failed'}", _mib(t.actual_before),
+                   _mib(t.actual_after)) for t in trials])
+
+
+def heap_events_table(events: list[HeapBalloonEvent], actions: tuple[str, ...] = (
+        "inflate", "deflate", "refused")) -> Any:
+    """The heap balloon's moves: what was lent or given back, and the picture after each."""
+    from .render import Table
+
+    rows = [(e.action, _mib(e.bytes), _mib(e.balloon_bytes), _mib(e.heap_bytes),
+             _mib(e.pages_free * 4096), _mib(e.kernel_hog_pages * 4096))
+            for e in events if e.action in actions]
+    return Table("heap_balloon events (COM2)", ("action", "bytes", "balloon object",
+                                               "app heap", "kernel free", "kernel hog"), rows)
+
+
+def squeeze_table(results: list[Squeeze]) -> Any:
+    """One row per :class:`Squeeze`."""
+    from .render import Table
+
+    return Table("the host asks a guest running managed_heap for memory",
+                 ("guest", "asked", "got", "lent by the app's heap", "QEMU RSS", "the app"),
+                 [(s.system, _mib(s.asked), _mib(s.got), _mib(s.lent_by_heap),
+                   f"{s.rss_before / MIB:,.0f} -> {s.rss_after / MIB:,.0f} MiB",
+                   "still running" if s.survived else (s.note or "gone"))
+                  for s in results])

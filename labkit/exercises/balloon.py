@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: MIT
+"""Checks of lesson 04-ballooning. Each measures what it needs itself, never raises for a
+wrong or broken answer, and returns a :class:`~labkit.exercises.CheckResult`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from ..errors import LabkitError
+from . import CheckResult, failed, passed
+
+__all__ = ["check_untouched_fraction", "check_oom_actual", "check_cache_app", "CHECKS"]
+
+#: The checks of this lesson, for ``labkit.exercises.CHECKS``.
+CHECKS = ("untouched_fraction", "oom_actual", "cache_app")
+
+
+def _run(coro):
+    """Run a coroutine from a check, also inside a notebook's running event loop."""
+    from ..machine import _LoopThread
+
+    return _LoopThread.get().call(coro, timeout=120)
+
+
+def _number(answer: object) -> float | None:
+    try:
+        return float(answer)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+async def _untouched_fraction() -> float:
+    from ..balloon import MIB, measure_inflation, wait_console
+    from ..machine import Machine
+
+    async with Machine("memhog", memory="256M", balloon="on") as m:
+        await wait_console(m, r"(?m)^ready$", 60)
+        return (await measure_inflation(m, 64 * MIB)).rss_fraction
+
+
+def check_untouched_fraction(answer: float, tolerance: float = 0.1) -> CheckResult:
+    """Exercise 1: the fraction (0..1) of a 64 MiB inflation that leaves QEMU's RSS when the
+    guest never touched that memory (``memhog`` with no argument), measured here."""
+    name = "04.1 untouched memory"
+    value = _number(answer)
+    if value is None:
+        return failed(name, f"give a number between 0 and 1, not {answer!r}")
+    if value > 1.5:
+        return failed(name, "a fraction is between 0 and 1 (did you give a percentage?)")
+    try:
+        measured = _run(_untouched_fraction())
+    except LabkitError as exc:
+        return failed(name, f"the measurement failed: {exc}")
+    if abs(value - measured) <= tolerance:
+        return passed(name, f"yes: measured {measured:.2f}. Pages the guest never wrote were "
+                            f"never backed by the host, so giving them back frees nothing")
+    return failed(name, f"{value:.2f} is not it (more than {tolerance} away from what this "
+                        f"machine measures); which of the guest's pages has QEMU ever backed?")
+
+
+def check_oom_actual(answer_mib: float, tolerance: float = 6.0) -> CheckResult:
+    """Exercise 2: with deflate-on-oom, the guest's size (``actual``, MiB) after ``memhog``
+    allocated 64 MiB in a 128 MiB guest the host had shrunk to 40 MiB."""
+    from ..balloon import MIB, oom_trial
+
+    name = "04.2 deflate on OOM"
+    value = _number(answer_mib)
+    if value is None:
+        return failed(name, f"give a number of MiB, not {answer_mib!r}")
+    try:
+        trial = _run(oom_trial("deflate-on-oom"))
+    except LabkitError as exc:
+        return failed(name, f"the measurement failed: {exc}")
+    measured = trial.actual_after / MIB
+    if abs(value - measured) <= tolerance:
+        return passed(name, f"yes: the guest grew back to {measured:.1f} MiB. It took back from "
+                            f"the host what 64 MiB needed beyond the {trial.free_before / MIB:.1f}"
+                            f" MiB it had free, and a little more for page tables")
+    return failed(name, f"{value:.1f} MiB is more than {tolerance:g} MiB away from the measured "
+                        "size; start from the free memory before the allocation")
+
+
+async def _cache_trial(app: str, archive: Path) -> dict:
+    from ..balloon import (
+        MIB,
+        Balloon,
+        heap_balloon_event,
+        wait_console,
+        wait_heap_balloon,
+    )
+    from ..errors import MachineStateError, WaitTimeout
+    from ..machine import Machine
+
+    result: dict = {"lent": 0, "host_got": 0, "returned": False, "error": None}
+    async with Machine(app, memory="256M", balloon="on", initrd=archive) as m:
+        try:
+            await wait_console(m, r"(?m)^ready", 30)
+            b = Balloon(m)
+            await b.take(64 * MIB)
+            result["host_got"] = (await b.wait_settled(timeout=20, stable=2.0)).balloon_bytes
+            result["lent"] = sum(e.bytes for e in map(heap_balloon_event, m.events.events)
+                                 if e and e.action == "inflate")
+            mark = len(m.console.text)
+            await b.give_back()
+            await wait_heap_balloon(m, lambda e: e.balloon_bytes == 0, 15, since=0)
+            await wait_console(m, r"checked \d+ slabs, 0 lent", 10, start=mark)
+            result["returned"] = True
+        except (WaitTimeout, MachineStateError) as exc:
+            result["error"] = str(exc).splitlines()[0]
+        await asyncio.sleep(0.2)
+    result["panic"] = m.events.panic
+    result["console"] = m.console.text
+    return result
+
+
+def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
+    """Exercise 3: ``work/cache.c`` lends whole cache slabs to the kernel through
+    ``uk_heap_balloon`` and never touches them while they are lent. Booted in a 256 MiB guest
+    whose host then takes 64 MiB and gives it back: 1 point when the host gets its 64 MiB with at
+    least 32 MiB of it lent by the cache, 1 for getting it all back, 1 for a cache that stayed
+    intact (no panic, no corrupt slab)."""
+    from ..build import compile_app
+
+    name = "04.3 a cache that lends"
+    src = Path(source)
+    if not src.is_file():
+        return failed(name, f"{source}: no such file (did the %%writefile cell run?)", 3)
+    try:
+        app = compile_app(src, out_dir=Path(tempfile.mkdtemp(prefix="labkit-check-")))
+    except LabkitError as exc:
+        detail = getattr(exc, "output", "") or ""
+        return failed(name, f"it does not compile: {exc}\n{detail}".strip(), 3)
+    try:
+        r = _run(_cache_trial(app.name, app.archive))
+    except LabkitError as exc:
+        return failed(name, f"it does not boot: {exc}", 3)
+    if r["panic"] is not None:
+        return failed(name, "the kernel panicked: " + r["panic"].describe().splitlines()[0] +
+                      ". Did the cache touch a slab while the kernel had it?", 3)
+    if r["lent"] < 32 << 20 or r["host_got"] < 63 << 20:
+        return failed(name, f"the host asked for 64 MiB and got {r['host_got'] >> 20}; the "
+                            f"cache lent {r['lent'] >> 20} MiB of it (the kernel's free pool "
+                            "holds at most about 16 MiB: the rest must come from the cache)", 3)
+    points, notes = 1, []
+    if r["returned"]:
+        points += 1
+    else:
+        notes.append(f"the memory did not come back ({r['error'] or 'no deflate'})")
+    if re.search(r"(?i)corrupt", r["console"]) is None and r["error"] is None:
+        points += 1
+    else:
+        notes.append("a slab was corrupt, or the app stopped answering")
+    if points == 3:
+        return passed(name, f"the cache lent {r['lent'] >> 20} MiB in whole slabs, got them "
+                            "back, and every slab it kept was intact", 3)
+    return failed(name, "; ".join(notes), 3, points)
