@@ -217,3 +217,31 @@ async def test_waiting_on_a_closed_console_fails_at_once():
     m.console.close()
     with pytest.raises(MachineStateError, match="stopped"):
         await wait_console(m, "never", timeout=5)
+
+
+def test_lesson_tables_read_like_the_numbers():
+    from labkit.balloon import OomTrial, Squeeze, oom_table, squeeze_table
+
+    rows = oom_table([OomTrial("deflate-on-oom", 37 * MIB, 64, True, 40 * MIB, 67 * MIB)]).rows
+    assert rows == [("deflate-on-oom", "37.0 MiB", "64 MiB succeeded", "40.0 MiB", "67.0 MiB")]
+    gone = Squeeze("linux", 160 * MIB, 30 * MIB, 0, 350 * MIB, 330 * MIB, 1.0, False,
+                   "Out of memory: Killed process 91 (managed_heap)")
+    assert squeeze_table([gone]).rows[0][-1].startswith("Out of memory")
+
+
+def test_the_guests_own_words_for_a_killed_app():
+    from labkit.balloon import _what_killed
+
+    text = ("boot\n[    4.58] Out of memory: Killed process 91 (managed_heap) total-vm:1kB\n"
+            "labkit-guest: managed_heap killed by signal 9\n")
+    assert _what_killed(text) == "Out of memory: Killed process 91 (managed_heap)"
+    assert _what_killed("all fine\n") == ""
+
+
+def test_checks_refuse_answers_that_are_not_numbers_without_booting():
+    from labkit.exercises import balloon as checks
+
+    assert not checks.check_untouched_fraction("most").passed
+    assert "percentage" in checks.check_untouched_fraction(40).message
+    assert not checks.check_oom_actual(None).passed
+    assert "no such file" in checks.check_cache_app("no/such/cache.c").message
