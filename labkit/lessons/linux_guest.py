@@ -17,7 +17,8 @@ from typing import Any
 
 from ..errors import BootError
 
-__all__ = ["Cited", "find_linux_guest", "linux_note", "CITED", "skip_note"]
+__all__ = ["Cited", "find_linux_guest", "linux_note", "CITED", "skip_note", "linux_boot_profile",
+           "linux_wall_time", "linux_call_costs"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,35 @@ def skip_note(what: str, cited: str) -> str:
     value = f"{c.value:g}" if isinstance(c.value, float) else f"{c.value:,}"
     return (f"no Linux guest image: {what} skipped. The figure cited instead: {value} {c.unit}"
             f" for {c.what} ({c.source}).")
+
+
+async def linux_boot_profile(guest: Any, app: str = "hello", timeout: float = 30.0) -> Any:
+    """Boot ``app`` on the Linux guest under ``-icount shift=0`` and return its
+    :class:`~labkit.lessons.timeline.BootProfile` (milestones ``init``, ``app_exec``)."""
+    from .. import linux
+    from .timeline import BootProfile, boot_phases
+
+    m = await linux.run_linux(app, guest=guest, icount=0, timeout=timeout)
+    if m.outcome is None or m.outcome.status != 0:
+        raise RuntimeError(f"{app} on Linux did not exit cleanly: {m.outcome}")
+    return BootProfile(f"{m.config.machine}, Linux", True, tuple(boot_phases(m.events.events)),
+                       m.wall_time)
+
+
+async def linux_wall_time(guest: Any, app: str = "hello", timeout: float = 30.0) -> float:
+    """Seconds from QEMU's start to its exit for ``app`` on the Linux guest, under TCG."""
+    from .. import linux
+
+    m = await linux.run_linux(app, guest=guest, timeout=timeout)
+    return float(m.wall_time or 0.0)
+
+
+async def linux_call_costs(guest: Any, iterations: int = 10000, timeout: float = 30.0) -> Any:
+    """syscall_bench on the Linux guest under icount, as a
+    :class:`~labkit.lessons.syscalls.CallCosts`."""
+    from .. import linux
+    from .syscalls import parse_syscall_bench
+
+    m = await linux.run_linux("syscall_bench", str(iterations), guest=guest, icount=0,
+                              timeout=timeout)
+    return parse_syscall_bench(m.console.text)
