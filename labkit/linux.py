@@ -63,7 +63,7 @@ import struct
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -83,6 +83,7 @@ __all__ = [
     "linux_config",
     "linux_machine",
     "run_linux",
+    "compile_linux_app",
     "linux_panic_message",
     "guest_dir",
     "INIT_SCRIPT",
@@ -710,8 +711,10 @@ _DIR, _FILE, _EXEC, _LINK, _CHR = 0o040755, 0o100644, 0o100755, 0o120777, 0o0206
 
 
 def initramfs_entries(apps: Sequence[str], kernel: LinuxKernel | None, busybox: Path,
-                      helper: Path) -> list[tuple[str, int, bytes, int]]:
-    """What the initramfs holds, as cpio entries (see :func:`build_initramfs`)."""
+                      helper: Path, extra: Mapping[str, Path] | None = None,
+                      ) -> list[tuple[str, int, bytes, int]]:
+    """What the initramfs holds, as cpio entries (see :func:`build_initramfs`); ``extra``
+    maps more app names to static binaries anywhere (a student's program)."""
     entries: list[tuple[str, int, bytes, int]] = [
         (d, _DIR, b"", 0) for d in ("bin", "apps", "dev", "proc", "sys", "tmp", "lib",
                                     "lib/modules")]
@@ -726,6 +729,8 @@ def initramfs_entries(apps: Sequence[str], kernel: LinuxKernel | None, busybox: 
             raise BootError(f"no Linux build of app {app!r} at {binary}: build it with "
                             "`make build` (kernel/Makefile builds images/linux/APP)")
         entries.append((f"apps/{app}", _EXEC, binary.read_bytes(), 0))
+    for name, binary in (extra or {}).items():
+        entries.append((f"apps/{name}", _EXEC, Path(binary).read_bytes(), 0))
     if kernel is not None:
         entries += [(f"lib/modules/{i:02d}-{m.name}", _FILE, m.read_bytes(), 0)
                     for i, m in enumerate(kernel.module_files())]
@@ -733,25 +738,27 @@ def initramfs_entries(apps: Sequence[str], kernel: LinuxKernel | None, busybox: 
 
 
 def build_initramfs(apps: Sequence[str] | None = None, kernel: LinuxKernel | None = None,
-                    modules: bool = True, fetch: bool = True) -> Path:
+                    modules: bool = True, fetch: bool = True,
+                    extra: Mapping[str, Path] | None = None) -> Path:
     """The initramfs (cpio newc, gzip) for ``apps`` (default: every app in ``images/linux/``),
     cached in ``images/linux-guest/`` under a name made from its contents' hash. The default
     set is also written as ``images/linux-guest/initramfs.cpio.gz``. ``modules`` adds the
-    virtio modules of ``kernel`` (which /init loads only when a virtio device is present)."""
-    default_set = apps is None
+    virtio modules of ``kernel`` (which /init loads only when a virtio device is present);
+    ``extra`` adds static programs from elsewhere (see :func:`compile_linux_app`)."""
+    default_set = apps is None and not extra
     apps = linux_apps() if apps is None else list(apps)
-    if not apps:
+    if not apps and not extra:
         raise BootError("no apps built for Linux in images/linux/: run `make build`")
     busybox = find_busybox(fetch)
     helper = build_helper()
-    entries = initramfs_entries(apps, kernel if modules else None, busybox, helper)
+    entries = initramfs_entries(apps, kernel if modules else None, busybox, helper, extra)
     key = _digest(*(f"{n}:{m}:{r}" for n, m, _, r in entries),
                   *(hashlib.sha256(d).hexdigest() for _, _, d, _ in entries))
+    label = "all" if default_set else "-".join([*apps, *(extra or {})])[:40]
     with _locked() as folder:
-        out = folder / f"initramfs-{'all' if default_set else '-'.join(apps)[:40]}-{key}.cpio.gz"
+        out = folder / f"initramfs-{label}-{key}.cpio.gz"
         if not out.is_file():
-            for old in folder.glob(f"initramfs-{'all' if default_set else '-'.join(apps)[:40]}-"
-                                   "*.cpio.gz"):
+            for old in folder.glob(f"initramfs-{label}-*.cpio.gz"):
                 old.unlink(missing_ok=True)    # an older build of the same set
             _atomic_write(out, gzip.compress(_newc(entries), compresslevel=9, mtime=0))
         if default_set:
@@ -776,13 +783,35 @@ class LinuxGuest:
                 f"apps: {', '.join(self.apps)}")
 
 
-def prepare(apps: Sequence[str] | None = None, modules: bool = True,
-            fetch: bool = True) -> LinuxGuest:
-    """Find (or fetch) the kernel and build the initramfs; raises :class:`LinuxUnavailable`."""
+def prepare(apps: Sequence[str] | None = None, modules: bool = True, fetch: bool = True,
+            extra: Mapping[str, Path] | None = None) -> LinuxGuest:
+    """Find (or fetch) the kernel and build the initramfs for ``apps`` (default: all) and
+    ``extra`` programs; raises :class:`LinuxUnavailable`."""
     kernel = find_kernel(fetch)
-    chosen = tuple(linux_apps() if apps is None else apps)
-    initramfs = build_initramfs(None if apps is None else chosen, kernel, modules, fetch)
-    return LinuxGuest(kernel, initramfs, chosen)
+    chosen = tuple(linux_apps() if apps is None and not extra else apps or ())
+    initramfs = build_initramfs(None if apps is None and not extra else chosen, kernel, modules,
+                                fetch, extra)
+    return LinuxGuest(kernel, initramfs, (*chosen, *(extra or {})))
+
+
+#: kernel/Makefile's LINUX_CFLAGS: how the lab apps are built as static Linux programs.
+LINUX_CFLAGS = ("-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-static", "-pthread")
+
+
+def compile_linux_app(source: str | os.PathLike[str], name: str | None = None,
+                      out_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Build a C file as a static Linux program the way ``kernel/Makefile`` builds the lab
+    apps; returns the binary (put it in a guest with ``prepare(extra={name: binary})``)."""
+    src = Path(source)
+    if not src.is_file():
+        raise BootError(f"{source}: no such file")
+    out = Path(out_dir or tempfile.mkdtemp(prefix="labkit-linux-app-")) / (name or src.stem)
+    proc = subprocess.run([paths.find_tool("gcc"), *LINUX_CFLAGS, "-o", str(out), str(src)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BootError(f"{src.name} does not compile as a static Linux program:\n"
+                        + proc.stderr.strip()[-1500:])
+    return out
 
 
 def availability(fetch: bool = True) -> tuple[bool, str]:

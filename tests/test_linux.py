@@ -142,3 +142,13 @@ async def test_getpid_costs_more_instructions_on_linux(guest):
     assert lin["write_ticks_per_call"] > uni["write_ticks_per_call"]
     # the compute-bound control runs the same instructions on both
     assert lin["loop_ticks_per_iter"] == uni["loop_ticks_per_iter"]
+
+
+def test_exercise_checks_without_linux_count_for_nothing(tmp_path, monkeypatch):
+    from labkit.exercises import linux as lesson05
+
+    monkeypatch.setenv("LABKIT_LINUX_KERNEL", str(tmp_path / "no-such-bzImage"))
+    for result in (lesson05.check_syscall_ratio(70), lesson05.check_crypto_share(0.5),
+                   lesson05.check_compute_parity(tmp_path / "spin.c")):
+        assert (result.points, result.max_points) == (0, 0)
+        assert "no Linux guest" in result.message and "[FAIL]" not in str(result)
