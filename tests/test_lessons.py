@@ -522,3 +522,25 @@ def test_check_strided_gc(tmp_path):
     assert not lesson02.check_strided_gc(write(tmp_path, "n.c", noclear)).passed
     silent = lesson02.check_strided_gc(write(tmp_path, "s.c", "int main(void) { return 0; }"))
     assert not silent.passed and "no line" in silent.message
+
+
+@boot
+async def test_disassembly_window_shows_instructions_before_the_pc():
+    import labkit
+    from labkit.lessons.stepping import cont_past, disassembly_window
+
+    m = await labkit.Machine("hello", paused=True, gdb=True).start()
+    try:
+        dbg = await m.debugger()
+        await dbg.break_at("main")
+        await cont_past(dbg)
+        insns, at = await disassembly_window(dbg, 3, 5)
+        assert at == 0 and insns[0].location.symbol == "main"     # nothing before main+0
+        for _ in range(6):
+            await dbg.stepi()
+        pc = (await dbg.registers()).pc
+        insns, at = await disassembly_window(dbg, 3, 5)
+        assert at == 3 and insns[at].address == pc and len(insns) == 8
+        assert insns[0].address < pc < insns[-1].address
+    finally:
+        await m.close()

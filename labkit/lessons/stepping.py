@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["cont_past", "finish_past", "step_off_breakpoint", "read_cstring", "lookups_until",
-           "unwatch", "source_line", "source_context",
+           "unwatch", "source_line", "source_context", "disassembly_window",
            "TraceStep", "trace_instructions"]
 
 
@@ -145,3 +145,27 @@ def source_context(file: str | None, line: int | None, before: int = 4,
         text = source_line(file, n, strip=False)
         out.append(f"{'>' if n == line else ' '} {n:4} | {text}")
     return "\n".join(out)
+
+
+async def disassembly_window(dbg: Any, before: int = 3, after: int = 6,
+                             max_back: int = 4096) -> tuple[list[Any], int]:
+    """Instructions around the current pc: up to ``before`` before it and ``after`` from it.
+
+    x86 code cannot be decoded backwards, so decoding starts at the enclosing function's first
+    byte (from the symbol table) when it is within ``max_back`` bytes. Returns the instructions
+    and the index of the one at pc."""
+    regs = await dbg.registers()
+    pc = regs.pc
+    loc = dbg.symbols.lookup(pc, with_line=False)
+    start = pc - loc.offset if loc.symbol and 0 < loc.offset <= max_back else pc
+    if start < pc:
+        try:
+            code = await dbg.read_memory(start, pc - start + 15 * after)
+            insns = dbg.decode(code, start, 100000)
+            at = next((i for i, x in enumerate(insns) if x.address == pc), None)
+            if at is not None:
+                lo = max(0, at - before)
+                return insns[lo:at + after], at - lo
+        except Exception:  # noqa: BLE001 - fall back to decoding from pc
+            pass
+    return await dbg.disassemble(pc, after), 0

@@ -28,7 +28,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..lessons.ring0 import decode_cr0, decode_cr3, decode_cr4
-from ..lessons.stepping import cont_past, finish_past, source_context
+from ..lessons.stepping import cont_past, disassembly_window, finish_past, source_context
 
 __all__ = ["DebuggerPanel"]
 
@@ -167,8 +167,8 @@ class DebuggerPanel:
         text = source_context(loc.file, loc.line, self.context, self.context)
         self.source.value = f"<pre style='{_MONO}'>{html.escape(text or '(no source line)')}</pre>"
         try:
-            insns = await self.dbg.disassemble(count=self.disassembly)
-            lines = [("=> " if i == 0 else "   ") + str(x) for i, x in enumerate(insns)]
+            insns, at = await disassembly_window(self.dbg, 3, self.disassembly - 3)
+            lines = [("=> " if i == at else "   ") + str(x) for i, x in enumerate(insns)]
         except Exception as exc:  # noqa: BLE001 - an unmapped pc is worth showing as such
             lines = [f"(cannot read code at {regs.pc:#x}: {exc})"]
         self.code.value = f"<pre style='{_MONO}'>{html.escape(chr(10).join(lines))}</pre>"
