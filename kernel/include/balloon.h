@@ -3,6 +3,12 @@
 // the driver gives that many pages back to it (inflate) or takes them back
 // (deflate), reports memory statistics, and, when the host allows it
 // (DEFLATE_ON_OOM), takes pages back at once when an allocation would fail.
+// When the free pool cannot fill the balloon, it asks the app's managed heap
+// (heap_balloon.h). COM2: a "balloon" event with `action` "target" (a new
+// target arrived), "reached" or "short" (the guest found no more memory),
+// `target_pages`, `pages` (held now), `work_tsc` (the driver's own ticks
+// toward this target, waits for the host left out: under -icount shift=0,
+// instructions) and `tsc`.
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>

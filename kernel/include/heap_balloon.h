@@ -18,6 +18,14 @@
 // (never scanned), has its header outside its pages, and nothing in the app
 // touches it until the kernel gives it back. The callbacks take the heap's
 // lock, so they run at a safe point: never in the middle of a collection.
+//
+// COM2: a "heap_balloon" event after each change, with `action` (register,
+// inflate, deflate, refused, report, unregister), `bytes` (moved by this
+// action), `balloon_bytes` (held by the kernel now), the app's last report
+// (`heap_bytes`, `used_bytes`, `live_bytes`, `collections`), `pages_free`,
+// `kernel_hog_pages`, `host_balloon_pages` and `tsc`. Metric samples gain
+// heap_balloon_bytes, app_heap_bytes, app_used_bytes, app_live_bytes and
+// app_collections.
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
