@@ -755,17 +755,29 @@ def build_initramfs(apps: Sequence[str] | None = None, kernel: LinuxKernel | Non
     key = _digest(*(f"{n}:{m}:{r}" for n, m, _, r in entries),
                   *(hashlib.sha256(d).hexdigest() for _, _, d, _ in entries))
     label = "all" if default_set else "-".join([*apps, *(extra or {})])[:40]
+    if any(name.startswith("lib/modules/") and name.endswith(".ko") for name, *_ in entries):
+        label += "+virtio"
     with _locked() as folder:
         out = folder / f"initramfs-{label}-{key}.cpio.gz"
         if not out.is_file():
-            for old in folder.glob(f"initramfs-{label}-*.cpio.gz"):
-                old.unlink(missing_ok=True)    # an older build of the same set
             _atomic_write(out, gzip.compress(_newc(entries), compresslevel=9, mtime=0))
+        _forget_old(folder, f"initramfs-{label}-{'?' * 16}.cpio.gz", keep=out)
         if default_set:
             plain = folder / "initramfs.cpio.gz"
             if not plain.is_file() or plain.read_bytes() != out.read_bytes():
                 shutil.copyfile(out, plain)
     return out
+
+
+def _forget_old(folder: Path, pattern: str, keep: Path, age: float = 24 * 3600) -> None:
+    """Remove earlier builds of the same initramfs, once they are a day old: another process
+    may have just built one and not yet handed it to QEMU."""
+    import time
+
+    for old in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            if old != keep and time.time() - old.stat().st_mtime > age:
+                old.unlink()
 
 
 # ------------------------------------------------------------------------------ the guest
