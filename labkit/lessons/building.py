@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,9 +73,9 @@ def _copy_sources(dest: Path) -> Path:
     return target
 
 
-def planned_steps(kernel_dir: Path) -> int:
+def planned_steps(kernel_dir: Path, targets: Sequence[str] = ()) -> int:
     """How many steps ``make`` would announce (``make -n``), for a progress bar's total."""
-    proc = subprocess.run([paths.find_tool("make"), "-n", "-C", str(kernel_dir)],
+    proc = subprocess.run([paths.find_tool("make"), "-n", "-C", str(kernel_dir), *targets],
                           capture_output=True, text=True, timeout=120)
     count = 0
     for line in proc.stdout.splitlines():
@@ -86,15 +86,19 @@ def planned_steps(kernel_dir: Path) -> int:
 
 
 def scratch_build(dest: str | os.PathLike[str], on_step: Callable[[BuildStep, int, int], None]
-                  | None = None, jobs: int = 2, timeout: float = 600.0) -> BuildReport:
+                  | None = None, jobs: int = 2, timeout: float = 600.0,
+                  images: Sequence[str] = ()) -> BuildReport:
     """Copy ``kernel/`` into ``dest/kernel`` and build it there (images land in
-    ``dest/images``). ``on_step(step, done, planned)`` is called for every step as it starts.
-    Raises :class:`BuildError` with make's last lines when the build fails."""
+    ``dest/images``). ``images`` names the files to build (``kernel.elf``, ``hello.cpio``
+    ...; default: everything ``make`` builds). ``on_step(step, done, planned)`` is called for
+    every step as it starts. Raises :class:`BuildError` with make's last lines when the build
+    fails."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     kdir = _copy_sources(dest)
-    planned = planned_steps(kdir)
-    cmd = [paths.find_tool("make"), "-C", str(kdir), f"-j{jobs}"]
+    targets = [f"../images/{name}" for name in images]   # IMAGES is ../images in the Makefile
+    planned = planned_steps(kdir, targets)
+    cmd = [paths.find_tool("make"), "-C", str(kdir), f"-j{jobs}", *targets]
     started = time.perf_counter()
     steps: list[BuildStep] = []
     lines: list[str] = []

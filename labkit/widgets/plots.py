@@ -51,7 +51,8 @@ def plot_sizes(rows: Sequence[SizeRow]):
     ax.set_yticks(range(len(rows)), labels)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("bytes (log scale); hatched = cited, not measured here")
+    cited = any(r.how == "cited" for r in rows)
+    ax.set_xlabel("bytes (log scale)" + ("; hatched = cited, not measured here" if cited else ""))
     ax.set_xlim(right=max(r.bytes for r in rows) * 8)
     fig.tight_layout()
     return fig
