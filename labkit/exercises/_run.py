@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,18 +43,21 @@ def try_app(source: str | os.PathLike[str], *args: str, timeout: float = 20.0,
         return Trial(f"{source}: no such file (did the %%writefile cell run?)")
     out = Path(tempfile.mkdtemp(prefix="labkit-check-"))
     try:
-        app = compile_app(src, name=name, out_dir=out)
-    except LabkitError as exc:
-        detail = getattr(exc, "output", "") or ""
-        return Trial(f"it does not compile: {exc}\n{detail}".strip())
-    options: dict = {"initrd": app.archive}
-    if icount:
-        options["icount"] = 0
-    try:
-        machine = run_sync(app.name, *args, timeout=timeout, **options)
-    except LabkitError as exc:
-        return Trial(f"it does not boot: {exc}")
-    return Trial(None, machine)
+        try:
+            app = compile_app(src, name=name, out_dir=out)
+        except LabkitError as exc:
+            detail = getattr(exc, "output", "") or ""
+            return Trial(f"it does not compile: {exc}\n{detail}".strip())
+        options: dict = {"initrd": app.archive}
+        if icount:
+            options["icount"] = 0
+        try:
+            machine = run_sync(app.name, *args, timeout=timeout, **options)
+        except LabkitError as exc:
+            return Trial(f"it does not boot: {exc}")
+        return Trial(None, machine)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)   # the machine has ended: its files are done
 
 
 _NAME_VALUE = re.compile(r"^([A-Za-z_][\w.]*)[ \t]+(-?(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)?))[ \t]*$",
