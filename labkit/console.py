@@ -48,10 +48,15 @@ class _Signal:
             self._event.set()
             self._event = None
 
-    async def wait(self) -> None:
+    def arm(self) -> asyncio.Event:
+        """The event the next fire() sets. Take it *before* looking at the data: whatever
+        arrives after that look will then wake the waiter (no lost wake-up)."""
         if self._event is None:
             self._event = asyncio.Event()
-        await self._event.wait()
+        return self._event
+
+    async def wait(self) -> None:
+        await self.arm().wait()
 
 
 class Console:
@@ -142,6 +147,7 @@ class Console:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            arrived = self._signal.arm()
             match = regex.search(self.text, start)
             if match:
                 return match
@@ -155,7 +161,7 @@ class Console:
                     f"{regex.pattern!r} did not appear on the console within {timeout:g} s;"
                     f" last lines:\n{self.tail(10)}")
             try:
-                await asyncio.wait_for(self._signal.wait(), left)
+                await asyncio.wait_for(arrived.wait(), left)
             except asyncio.TimeoutError:
                 pass
 

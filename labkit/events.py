@@ -14,6 +14,7 @@ Milestone(name='app_loaded', tsc=9, app='hello', base=1099511627776)
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,7 +118,15 @@ class MetricSample(Event):
     threads: int
     ticks: int
     switches: int
+    #: the drivers' own counters in the sample (``balloon_pages``, ``net_rx_frames`` ...)
+    extra: Mapping[str, int] = field(default_factory=dict, hash=False)
     kind = "metrics"
+
+    def get(self, name: str, default: int | None = None) -> int | None:
+        """Any counter of the sample by name, core or driver."""
+        if name in self.extra:
+            return self.extra[name]
+        return getattr(self, name, default) if name in _CORE_METRICS else default
 
 
 @dataclass(frozen=True)
@@ -204,6 +213,10 @@ class BadLine(Event):
     kind = "bad_line"
 
 
+_CORE_METRICS = ("tsc", "ns", "pages_free", "pages_used", "heap_bytes", "threads", "ticks",
+                 "switches")
+
+
 def _build(ev: str, d: dict) -> Event:
     if ev == "milestone":
         return Milestone(d["name"], int(d["tsc"]), d.get("app"), _addr(d.get("base")))
@@ -218,9 +231,9 @@ def _build(ev: str, d: dict) -> Event:
         return ThreadEvent(int(d["id"]), str(d.get("name", "")), _addr(d.get("stack_start")),
                            _addr(d.get("stack_end")))
     if ev == "metrics":
-        return MetricSample(*(int(d[k]) for k in ("tsc", "ns", "pages_free", "pages_used",
-                                                  "heap_bytes", "threads", "ticks",
-                                                  "switches")))
+        extra = {k: int(v) for k, v in d.items()
+                 if k not in _CORE_METRICS and k != "ev" and isinstance(v, (int, float))}
+        return MetricSample(*(int(d[k]) for k in _CORE_METRICS), extra=extra)
     if ev == "exit":
         return ExitEvent(int(d["status"]), _int(d.get("tsc")))
     if ev == "load_error":

@@ -208,3 +208,24 @@ def test_decode_exit_statuses():
     assert decode(-9).status == 137
     assert outcome.TimedOut(2.0).status == 124
     assert Exited(3, 7).ok is False and Exited(0, 1).ok
+
+
+async def test_console_wait_for_sees_output_arriving_as_it_starts_waiting():
+    # Output fed by a callback that runs right after wait_for's first look used to be lost
+    # (the wake-up was armed only later, in a task), so the wait slept out its timeout.
+    com1 = console.Console()
+    loop = asyncio.get_running_loop()
+    loop.call_soon(com1.feed, b"ready\n")
+    began = loop.time()
+    match = await com1.wait_for("ready", timeout=20)
+    assert match.group(0) == "ready"
+    assert loop.time() - began < 10          # woken by the output, not by the timeout
+
+
+def test_metric_samples_keep_driver_counters():
+    line = ('{"ev":"metrics","tsc":1,"ns":2,"pages_free":3,"pages_used":4,"heap_bytes":5,'
+            '"threads":1,"ticks":6,"switches":7,"balloon_pages":8,"net_rx_frames":9}')
+    sample = parse_event(line)
+    assert sample.pages_free == 3 and sample.get("pages_free") == 3
+    assert sample.extra == {"balloon_pages": 8, "net_rx_frames": 9}
+    assert sample.get("balloon_pages") == 8 and sample.get("missing") is None
