@@ -435,7 +435,7 @@ async def test_debugger_panel_steps_into_the_kernel_and_shows_cpl():
         assert stop.location.image == "kernel"
         await panel.finish()
         await panel.dbg.delete("main")
-        panel._spawn(panel.cont)            # what the button does: a background task
+        panel.button("continue").click()    # a real click: a background task
         outcome = await m.wait(20)
         assert outcome.status == 0 and "Hello from the unikernel!" in panel.console.value
         panel.close()

@@ -81,6 +81,13 @@ class DebuggerPanel:
             self.console.value = self.machine.console.tail(12)
             self._unsubscribe = self.machine.console.subscribe(self._on_console)
 
+    def button(self, label: str) -> w.Button:
+        """The button labelled ``label``; ``panel.button("step").click()`` is a real click."""
+        for b in self.buttons:
+            if b.description == label:
+                return b
+        raise KeyError(f"no button {label!r}: {[b.description for b in self.buttons]}")
+
     # ------------------------------------------------------------------ wiring
     def _button(self, label: str, tooltip: str,
                 action: Callable[[], Awaitable[Any]]) -> w.Button:
