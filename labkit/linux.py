@@ -43,6 +43,10 @@ s & 63         the app exited with status s (a signal N is reported as 128 + N, 
 0x42           ``execve`` refused it (``load_error``, kind ``bad_elf``)
 =============  ==========================================================================
 
+Machines: ``pc`` and ``q35`` boot it every time. On ``microvm`` the Debian kernel sometimes
+stops before its first console line (about one boot in five here, after "Fast TSC calibration
+failed"), so a Linux machine there needs a timeout and a retry.
+
 A Linux kernel panic (for example too little memory) reboots at once (``panic=-1``), and
 ``-no-reboot`` turns that into QEMU's exit: the outcome is ``Panicked`` with no COM2 report;
 :func:`linux_panic_message` finds the kernel's own words on the console.
