@@ -41,6 +41,3 @@ uint64_t ns_generation(void);
 void ns_wait_any(uint64_t seen, uint64_t deadline_ns);
 // True when the stack has a NIC (else every call fails with ENETDOWN).
 bool ns_available(void);
-// libc registers a function the stack's timer thread calls every tick, in
-// thread context (libc/socket.c notices closed descriptors with it).
-void ns_set_sweeper(void (*fn)(void));

@@ -2,6 +2,7 @@
 // File descriptors: a fixed table mapping fds to the console (0-2 at start),
 // /dev/null, /dev/zero, or read-only files of the boot archive. Writes to the
 // console and /dev/null take no lock: that path is benchmarked.
+#include "fd_socket.h"
 #include <unistd.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -14,7 +15,7 @@
 
 #define NOFILE 64
 
-enum kind { FD_FREE, FD_CONSOLE, FD_NULL, FD_ZERO, FD_BOOTFS };
+enum kind { FD_FREE, FD_CONSOLE, FD_NULL, FD_ZERO, FD_BOOTFS, FD_SOCKET };
 
 struct ofile {
     enum kind kind;
@@ -113,19 +114,19 @@ int creat(const char *path, mode_t mode)
     return open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 }
 
-// Sockets (libc/socket.c) hold their descriptor as an FD_NULL slot here;
-// these route read, write and close on such a slot to the socket.
-struct sock;
-struct sock *__libc_socket_of(int fd, bool *nonblock);
-int __libc_socket_close(int fd);
-ssize_t __libc_socket_read(int fd, void *buf, size_t n);
-ssize_t __libc_socket_write(int fd, const void *buf, size_t n);
+int __libc_fd_socket(int flags)
+{
+    struct ofile f = { FD_SOCKET, O_RDWR | (flags & O_NONBLOCK), NULL, 0, 0 };
+    return alloc_fd(&f, 0);
+}
 
 int close(int fd)
 {
-    __libc_socket_close(fd);                   // a no-op unless fd is a socket
-    kmutex_lock(&fd_lock);
     struct ofile *f = get(fd);
+    if (f && f->kind == FD_SOCKET)
+        __libc_socket_close(fd);
+    kmutex_lock(&fd_lock);
+    f = get(fd);
     if (f)
         f->kind = FD_FREE;
     kmutex_unlock(&fd_lock);
@@ -142,11 +143,10 @@ ssize_t write(int fd, const void *buf, size_t n)
         console_write(buf, n);
         return n;
     case FD_NULL:
-        if (__libc_socket_of(fd, NULL))
-            return __libc_socket_write(fd, buf, n);
-        return n;
     case FD_ZERO:
         return n;
+    case FD_SOCKET:
+        return __libc_socket_write(fd, buf, n);
     default:
         return fail(EBADF);
     }
@@ -172,7 +172,9 @@ ssize_t read(int fd, void *buf, size_t n)
     case FD_CONSOLE:
         return n ? console_read(buf, n) : 0;
     case FD_NULL:
-        return __libc_socket_of(fd, NULL) ? __libc_socket_read(fd, buf, n) : 0;
+        return 0;
+    case FD_SOCKET:
+        return __libc_socket_read(fd, buf, n);
     case FD_ZERO:
         memset(buf, 0, n);
         return n;
@@ -227,6 +229,8 @@ static void fill_stat(const struct ofile *f, struct stat *st)
         st->st_mode = S_IFREG | 0444;
         st->st_size = f->size;
         st->st_blocks = (f->size + 511) / 512;
+    } else if (f->kind == FD_SOCKET) {
+        st->st_mode = S_IFSOCK | 0777;
     } else {
         st->st_mode = S_IFCHR | 0666;
         st->st_rdev = f->kind == FD_CONSOLE ? 0x400 : f->kind == FD_NULL ? 0x103 : 0x105;

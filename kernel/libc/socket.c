@@ -7,6 +7,7 @@
 // reused, or by the stack's timer (every 20 ms), which then closes the
 // kernel socket. The __libc_socket_* functions are for fd.c to call once it
 // forwards close/read/write of socket descriptors (libc/README.md).
+#include "fd_socket.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -20,7 +21,6 @@
 #include <sync.h>
 
 #define MAX_FDS 64            // fd.c's table size
-#define DEV_NULL_RDEV 0x103   // what fstat says of /dev/null (fd.c)
 
 static struct sock *socks[MAX_FDS];
 static struct kmutex socks_lock;
@@ -33,13 +33,6 @@ static int fail(int err)
 
 static long result(long r) { return r < 0 ? fail((int)-r) : r; }
 
-// True while fd is still the open /dev/null this file reserved for a socket.
-static bool fd_still_ours(int fd)
-{
-    struct stat st;
-    return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == DEV_NULL_RDEV;
-}
-
 static void forget(int fd)
 {
     struct sock *s = socks[fd];
@@ -48,25 +41,10 @@ static void forget(int fd)
         ns_close(s);
 }
 
-// Closes kernel sockets whose descriptors the app has closed.
-static void sweep(void)
-{
-    kmutex_lock(&socks_lock);
-    for (int fd = 0; fd < MAX_FDS; fd++)
-        if (socks[fd] && !fd_still_ours(fd))
-            forget(fd);
-    kmutex_unlock(&socks_lock);
-}
-
 // A new descriptor for kernel socket s; closes s and returns -1 on failure.
 static int install(struct sock *s, bool nonblock)
 {
-    static bool sweeping;
-    if (!sweeping) {
-        sweeping = true;
-        ns_set_sweeper(sweep);
-    }
-    int fd = open("/dev/null", O_RDWR | (nonblock ? O_NONBLOCK : 0));
+    int fd = __libc_fd_socket(nonblock ? O_NONBLOCK : 0);
     if (fd < 0 || fd >= MAX_FDS) {
         if (fd >= 0)
             close(fd);
@@ -74,7 +52,6 @@ static int install(struct sock *s, bool nonblock)
         return fail(EMFILE);
     }
     kmutex_lock(&socks_lock);
-    forget(fd);                            // the app closed the socket that had this number
     socks[fd] = s;
     kmutex_unlock(&socks_lock);
     return fd;

@@ -22,7 +22,6 @@
 struct net_config net_cfg;
 struct net_counters net_stats;
 static struct netdev *nic;
-static void (*sweeper)(void);
 
 const char *const net_stage_names[NSTAGES] = {
     "driver", "classify", "eth_ip", "udp", "tcp", "icmp_arp", "copy", "tx",
@@ -262,8 +261,6 @@ static void configure(void)
         kprintf("net: net=%s is neither classic nor channels; using classic\n", path);
 }
 
-void ns_set_sweeper(void (*fn)(void)) { sweeper = fn; }
-
 static void timer_thread(void *unused)
 {
     (void)unused;
@@ -276,8 +273,6 @@ static void timer_thread(void *unused)
         tcp_tick(now);
         stage_end(m);
         irq_restore(irq);
-        if (sweeper)
-            sweeper();
     }
 }
 
