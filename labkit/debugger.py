@@ -73,12 +73,14 @@ class Breakpoint:
 
 @dataclass(frozen=True)
 class Stop:
-    """Why and where the CPU stopped. ``reason``: breakpoint, step, interrupt, signal, exited."""
+    """Why and where the CPU stopped. ``reason``: breakpoint, watchpoint, step, interrupt,
+    signal, exited. A watchpoint stop names the ``data_address`` that was accessed."""
 
     reason: str
     location: Location | None = None
     signal: int = 0
     breakpoint: Breakpoint | None = None
+    data_address: int | None = None
 
     @property
     def pc(self) -> int | None:
@@ -380,6 +382,13 @@ class Debugger:
         kind = {"w": 2, "r": 3, "a": 4}[access]
         await self._checked(f"Z{kind},{address:x},{size:x}", f"watchpoint at {address:#x}")
 
+    async def unwatch(self, address: int, size: int = 8, access: str = "w") -> None:
+        """Remove a watchpoint set with :meth:`watch` (same address, size and access)."""
+        self._require_stopped("remove a watchpoint")
+        kind = {"w": 2, "r": 3, "a": 4}[access]
+        await self._checked(f"z{kind},{address:x},{size:x}",
+                            f"removing the watchpoint at {address:#x}")
+
     # ------------------------------------------------------------------ running
     async def _make_stop(self, reply: StopReply, default: str) -> Stop:
         if reply.kind != "signal":
@@ -389,11 +398,16 @@ class Debugger:
         location = self.symbols.lookup(regs.pc)
         bp = self.breakpoints.get(regs.pc)
         reason = default
-        if bp is not None and default in ("cont", "step"):
+        watched = next((reply.info[k] for k in ("watch", "rwatch", "awatch") if k in reply.info),
+                       None)
+        if watched is not None:
+            reason = "watchpoint"
+        elif bp is not None and default in ("cont", "step"):
             reason = "breakpoint"
         elif default == "cont":
             reason = "interrupt" if reply.signal == SIGINT else "signal"
-        stop = Stop(reason, location, reply.signal, bp)
+        stop = Stop(reason, location, reply.signal, bp,
+                    int(watched, 16) if watched is not None else None)
         self.last_stop = stop
         return stop
 
@@ -427,10 +441,15 @@ class Debugger:
     async def cont(self, timeout: float | None = 30.0) -> Stop:
         """Let the CPU run until a breakpoint, an interrupt or the end of the machine.
 
+        Starting on a breakpoint, the CPU first executes that instruction with the breakpoint
+        lifted, as gdb does: QEMU would otherwise report the same breakpoint again at once.
         Raises :class:`WaitTimeout` after ``timeout`` seconds with the CPU still running
         (call :meth:`interrupt` to stop it).
         """
         self.resume_nowait_check()
+        stepped = await self._step_off_breakpoint()
+        if stepped is not None and stepped.reason != "step":
+            return stepped                      # the one instruction ended the run already
         await self.remote.send("c")
         self.running = True
         try:
@@ -438,6 +457,19 @@ class Debugger:
         except WaitTimeout:
             raise WaitTimeout(f"the CPU is still running after {timeout:g} s; "
                               "`await dbg.interrupt()` stops it") from None
+
+    async def _step_off_breakpoint(self) -> Stop | None:
+        """If the CPU sits on a breakpoint, run that one instruction with it lifted."""
+        pc = (await self.registers()).pc
+        bp = self.breakpoints.get(pc)
+        if bp is None:
+            return None
+        await self.delete(bp)
+        try:
+            return await self.stepi()
+        finally:
+            if not self.exited:
+                await self.break_at(bp.address, hardware=bp.hardware, temporary=bp.temporary)
 
     def resume_nowait_check(self) -> None:
         self._require_stopped("continue")

@@ -528,13 +528,13 @@ def test_check_strided_gc(tmp_path):
 @boot
 async def test_disassembly_window_shows_instructions_before_the_pc():
     import labkit
-    from labkit.lessons.stepping import cont_past, disassembly_window
+    from labkit.lessons.stepping import disassembly_window
 
     m = await labkit.Machine("hello", paused=True, gdb=True).start()
     try:
         dbg = await m.debugger()
         await dbg.break_at("main")
-        await cont_past(dbg)
+        await dbg.cont()
         insns, at = await disassembly_window(dbg, 3, 5)
         assert at == 0 and insns[0].location.symbol == "main"     # nothing before main+0
         for _ in range(6):

@@ -16,14 +16,13 @@ __all__ = ["check_cr4", "check_panic_reading", "check_strided_gc", "reference_cr
 def reference_cr4(timeout: float = 20.0) -> int:
     """CR4 as the debugger reads it at hello's main (an independent measurement)."""
     async def read() -> int:
-        from ..lessons.stepping import cont_past
         from ..machine import Machine
 
         m = await Machine("hello", paused=True, gdb=True).start()
         try:
             dbg = await m.debugger()
             await dbg.break_at("main")
-            await cont_past(dbg, timeout)
+            await dbg.cont(timeout)
             return (await dbg.registers()).cr4
         finally:
             await m.kill()

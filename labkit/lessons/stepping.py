@@ -1,11 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Debugger recipes the lessons share, over :class:`labkit.Debugger`.
 
-``cont_past`` and ``finish_past`` first step off a breakpoint the CPU is sitting on: QEMU's
-stub reports a hardware breakpoint again when the CPU resumes on its address, so a plain
-``cont`` would stop at once on the same instruction. The rest are the lesson's experiments:
-follow the dynamic linker until it looks up one name, and trace a call instruction by
-instruction with the privilege level at each step.
+The lessons' experiments: follow the dynamic linker until it looks up one name, and trace a
+call instruction by instruction with the privilege level at each step.
 """
 
 from __future__ import annotations
@@ -13,44 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["cont_past", "finish_past", "step_off_breakpoint", "read_cstring", "lookups_until",
-           "unwatch", "source_line", "source_context", "disassembly_window",
-           "TraceStep", "trace_instructions"]
-
-
-async def step_off_breakpoint(dbg: Any) -> None:
-    """If the CPU sits on a breakpoint, execute that one instruction with it lifted."""
-    regs = await dbg.registers()
-    bp = dbg.breakpoints.get(regs.pc)
-    if bp is not None:
-        await dbg.delete(bp.address)
-        try:
-            await dbg.stepi()
-        finally:
-            if not dbg.exited:
-                await dbg.break_at(bp.address, hardware=bp.hardware, temporary=bp.temporary)
-
-
-async def cont_past(dbg: Any, timeout: float = 20.0) -> Any:
-    """``dbg.cont()`` that does not stop again on the breakpoint it starts from."""
-    await step_off_breakpoint(dbg)
-    return await dbg.cont(timeout)
-
-
-async def finish_past(dbg: Any, timeout: float = 20.0) -> Any:
-    """``dbg.finish()`` from a function's first instruction even when a breakpoint is there."""
-    frames = await dbg.backtrace(2)
-    regs = await dbg.registers()
-    bp = dbg.breakpoints.get(regs.pc)
-    if bp is None:
-        return await dbg.finish(timeout)
-    # Lift the breakpoint while the function runs, so a recursive call cannot stop us.
-    await dbg.delete(bp.address)
-    try:
-        return await dbg._run_to(frames[1].address, regs.rsp + 8, timeout)
-    finally:
-        if not dbg.exited:
-            await dbg.break_at(bp.address, hardware=bp.hardware)
+__all__ = ["read_cstring", "lookups_until", "source_line", "source_context",
+           "disassembly_window", "TraceStep", "trace_instructions"]
 
 
 async def read_cstring(dbg: Any, address: int, limit: int = 64) -> str:
@@ -65,7 +26,7 @@ async def lookups_until(dbg: Any, name: str, function: str = "kexport_lookup",
     await dbg.break_at(function)
     seen: list[str] = []
     for _ in range(limit):
-        stop = await cont_past(dbg, timeout)
+        stop = await dbg.cont(timeout)
         if stop.reason == "exited":
             raise RuntimeError(f"the machine ended before {function}({name!r}): "
                                f"looked up {seen}")
@@ -106,12 +67,6 @@ async def trace_instructions(dbg: Any, count: int, stop_at: int | None = None
         if stop.reason != "step":
             break
     return out
-
-
-async def unwatch(dbg: Any, address: int, size: int = 8, access: str = "w") -> None:
-    """Remove a watchpoint set with ``dbg.watch`` (labkit's Debugger has no call for it yet)."""
-    kind = {"w": 2, "r": 3, "a": 4}[access]
-    await dbg.remote.command(f"z{kind},{address:x},{size:x}")
 
 
 def source_line(file: str | None, line: int | None, strip: bool = True) -> str:

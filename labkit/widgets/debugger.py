@@ -28,7 +28,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..lessons.ring0 import decode_cr0, decode_cr3, decode_cr4
-from ..lessons.stepping import cont_past, disassembly_window, finish_past, source_context
+from ..lessons.stepping import disassembly_window, source_context
 
 __all__ = ["DebuggerPanel"]
 
@@ -138,10 +138,10 @@ class DebuggerPanel:
         return await self._do("stepi", self.dbg.stepi)
 
     async def finish(self) -> Any:
-        return await self._do("finish", lambda: finish_past(self.dbg))
+        return await self._do("finish", lambda: self.dbg.finish())
 
     async def cont(self, timeout: float = 60.0) -> Any:
-        return await self._do("running", lambda: cont_past(self.dbg, timeout))
+        return await self._do("running", lambda: self.dbg.cont(timeout))
 
     async def interrupt(self) -> Any:
         # Not under the lock: the lock is held by the cont that is running.
