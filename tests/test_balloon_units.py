@@ -239,7 +239,7 @@ def test_the_guests_own_words_for_a_killed_app():
 
 
 def test_checks_refuse_answers_that_are_not_numbers_without_booting():
-    from labkit.exercises import balloon as checks
+    from labkit.exercises import lesson04 as checks
 
     assert not checks.check_untouched_fraction("most").passed
     assert "percentage" in checks.check_untouched_fraction(40).message

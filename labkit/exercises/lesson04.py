@@ -1,6 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Checks of lesson 04-ballooning. Each measures what it needs itself, never raises for a
-wrong or broken answer, and returns a :class:`~labkit.exercises.CheckResult`."""
+wrong or broken answer, and returns a :class:`~labkit.exercises.CheckResult`.
+
+The grader's table (``labkit.exercises.CHECKS``) lists them as
+``"lesson04": ("untouched_fraction", "oom_actual", "cache_app")``.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,7 @@ from pathlib import Path
 from ..errors import LabkitError
 from . import CheckResult, failed, passed
 
-__all__ = ["check_untouched_fraction", "check_oom_actual", "check_cache_app", "CHECKS"]
-
-#: The checks of this lesson, for ``labkit.exercises.CHECKS``.
-CHECKS = ("untouched_fraction", "oom_actual", "cache_app")
+__all__ = ["check_untouched_fraction", "check_oom_actual", "check_cache_app"]
 
 
 def _run(coro):
