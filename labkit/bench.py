@@ -608,6 +608,7 @@ def _optional(module: str, name: str) -> Any:
 
 async def _linux_udp_rtt(guests: Guests, count: int) -> float:
     from .net import Wire
+    from .net.bench import median_udp_rtt
 
     m = guests.machine(LINUX, "netecho", net="wire")
     await m.start()
@@ -616,16 +617,7 @@ async def _linux_udp_rtt(guests: Guests, count: int) -> float:
         with Wire.attach(m) as wire:
             for i in range(20):             # warm up: ARP, the app's first packets
                 await asyncio.to_thread(_retry_udp, wire, b"warm %d" % i)
-
-            def rtts() -> list[float]:
-                out = []
-                for _ in range(count):
-                    t0 = time.perf_counter()
-                    wire.udp(7, b"x" * 64, sport=41001)
-                    out.append(time.perf_counter() - t0)
-                return out
-
-            return statistics.median(await asyncio.to_thread(rtts)) * 1e6
+            return await median_udp_rtt(wire, count)
     finally:
         await m.close()
 
