@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The ``labkit`` command: doctor, build, run, inspect, debug, bench.
+"""The ``labkit`` command: doctor, build, run, inspect, debug, bench, grade.
 
 Each subcommand is a thin layer over the library; ``labkit SUBCOMMAND --help`` says what it
 does, with an example. ``labkit run`` exits with the app's own exit status.
@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -234,6 +235,46 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+# ------------------------------------------------------------------------------ grade
+def _progress_line(verbose: bool):
+    """Where grading progress goes: one line rewritten in place on a terminal, else only the
+    notebook lines (every cell with --verbose)."""
+    tty = sys.stderr.isatty()
+
+    def show(message: str) -> None:
+        if tty:
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            print(f"\r\x1b[K{message[:width]}", end="" if not verbose else "\n",
+                  file=sys.stderr, flush=True)
+        elif verbose or message.startswith(("running", "checking")):
+            print(f"labkit grade: {message}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .grade import format_report, grade, select
+
+    exercises = select(args.exercises)
+    if args.list:
+        for e in exercises:
+            print(f"{e.key:<28} {e.points:g} point(s)  {e.notebook:<30} {e.title}"
+                  + ("  (boots your code)" if e.boots else ""))
+        return 0
+    show = _progress_line(args.verbose)
+    report = grade(exercises, args.notebooks, args.report, cell_timeout=args.cell_timeout,
+                   check_timeout=args.check_timeout, skip_solutions=args.skip_solutions,
+                   progress=show)
+    if sys.stderr.isatty():
+        print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+    json_path = Path(args.json) if args.json else Path(args.report) / "grade.json"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(report.to_json())
+    print(format_report(report))
+    print(f"report: {json_path} (logs and executed notebooks in {args.report}/)")
+    return 0 if report.all_passed else 1
+
+
 # ------------------------------------------------------------------------------ parser
 def _add_machine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("app", help="app name (images/APP.cpio), a C file (my.c) or an app .so")
@@ -357,6 +398,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brief", action="store_true", help="only the comparison table")
     p.add_argument("--silent", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("grade", help="run the exercises' checks on the notebooks: points, a "
+                                     "score, a JSON report", formatter_class=fmt,
+                       description="Run each notebook that holds a chosen exercise from top to "
+                                   "bottom in a fresh kernel (a timeout per cell; a failing "
+                                   "cell does not stop the run), then call every chosen "
+                                   "exercise's check on the answer the notebook holds, as "
+                                   "xv6's `make grade` does: points per exercise and a total. "
+                                   "Writes REPORT/grade.json, a console log per failing check "
+                                   "(REPORT/logs/) and the executed notebooks "
+                                   "(REPORT/notebooks/). Exits 0 when every check passed, 1 "
+                                   "otherwise.",
+                       epilog="examples:\n  labkit grade\n  labkit grade lesson00\n"
+                              "  labkit grade lesson02.cr4 03 --json grade.json\n"
+                              "  labkit grade --notebooks ~/student-copy --skip-solutions\n"
+                              "  labkit grade --list")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE",
+                   help="lessonNN or NN (a lesson), lessonNN.NAME or NAME (one exercise); "
+                        "default: all")
+    p.add_argument("--json", metavar="FILE", help="write the report here (default "
+                                                  "REPORT/grade.json)")
+    p.add_argument("--notebooks", metavar="DIR",
+                   help="the student's notebooks (default: the repository's notebooks/)")
+    p.add_argument("--report", metavar="DIR", default="grade-report",
+                   help="folder for the report, logs and executed notebooks "
+                        "(default grade-report)")
+    p.add_argument("--skip-solutions", action="store_true",
+                   help="leave out the cells tagged 'solution' (grade the student's answers "
+                        "in the full notebooks)")
+    p.add_argument("--cell-timeout", type=int, default=120, metavar="S",
+                   help="seconds per notebook cell (default 120)")
+    p.add_argument("--check-timeout", type=int, default=300, metavar="S",
+                   help="seconds per check (default 300)")
+    p.add_argument("--list", action="store_true", help="list the exercises and their points")
+    p.add_argument("--verbose", "-v", action="store_true", help="a line for every cell")
+    p.set_defaults(func=cmd_grade)
     return parser
 
 
