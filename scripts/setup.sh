@@ -42,6 +42,7 @@ OPTIONAL_TOOLS=(
   "curl curl a-real-HTTP-client-for-the-network-tests"
   "nc netcat-openbsd a-real-TCP-client-for-the-network-tests"
   "redis-cli redis-tools real-Redis-clients-for-the-kvstore-tests"
+  "chromium chromium the-browser-test-(tests/test_browser.py)"
 )
 # (The Linux guest's kernel is no package of this machine: labkit fetches Debian's cloud kernel
 # with `apt-get download` when a lesson or `make bench` first needs it, into images/linux-guest/.
@@ -104,11 +105,25 @@ install_packages() {  # install_packages PKG...: apt-get as root, non-interactiv
   apt-get install -y -qq --no-install-recommends "$@" </dev/null
 }
 
+# The optional packages this distribution has (Ubuntu, for one, has no `chromium` package but
+# a snap wrapper): one unknown name would fail the whole apt-get install. Call after update.
+available_optional() {
+  local p
+  for p in "${missing_optional[@]+"${missing_optional[@]}"}"; do
+    if apt-cache show "$p" >/dev/null 2>&1; then printf '%s\n' "$p"
+    else say "optional package $p is not in this distribution's archive: skipped" >&2; fi
+  done
+}
+
 check_system
 missing_all=("${missing_required[@]+"${missing_required[@]}"}" "${missing_optional[@]+"${missing_optional[@]}"}")
 if [ ${#missing_all[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    install_packages "${missing_all[@]}"
+    [ ${#missing_optional[@]} -gt 0 ] && apt-get update -qq
+    mapfile -t optional_here < <(available_optional)
+    to_install=("${missing_required[@]+"${missing_required[@]}"}"
+                "${optional_here[@]+"${optional_here[@]}"}")
+    [ ${#to_install[@]} -gt 0 ] && install_packages "${to_install[@]}"
     check_system
     if [ ${#missing_required[@]} -gt 0 ]; then
       die "still missing after apt-get install: ${missing_required[*]} (is this Debian or Ubuntu?)"
