@@ -47,8 +47,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ build
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
+    from .errors import BuildError
 
-    build(args.targets, jobs=args.jobs, echo=True)
+    try:
+        build(args.targets, jobs=args.jobs, echo=True)
+    except BuildError as exc:      # make printed its own messages to the terminal
+        raise BuildError(f"{exc}: make's own messages are above; fix the first error they "
+                         "name, then run `labkit build` again") from None
     return 0
 
 

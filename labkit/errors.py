@@ -17,9 +17,19 @@ and what to do about it::
 
 Errors from outside labkit's control (``OSError`` on a full disk, ``KeyboardInterrupt``) pass
 through unchanged.
+
+In a notebook a :class:`LabkitError` reads as its message and the line of the cell that raised
+it, not as a traceback through labkit's internals (IPython asks an exception for
+``_render_traceback_``); ``%env LABKIT_TRACEBACK=1`` brings the full traceback back. On the
+command line, ``labkit`` prints the message alone (:mod:`labkit.cli`).
 """
 
 from __future__ import annotations
+
+import linecache
+import os
+from pathlib import Path
+from types import TracebackType
 
 __all__ = [
     "LabkitError",
@@ -35,8 +45,41 @@ __all__ = [
 ]
 
 
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _cell_line(tb: TracebackType | None) -> str | None:
+    """The user's line that called into labkit: the last frame before the first labkit frame."""
+    caller = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(_PACKAGE):
+            break
+        if "IPython" not in filename and "asyncio" not in filename:
+            caller = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    if caller is None:
+        return None
+    text = linecache.getline(*caller).strip()
+    return f"`{text}` (line {caller[1]} of the cell)" if text else f"line {caller[1]} of the cell"
+
+
 class LabkitError(Exception):
     """Base of every error labkit raises on purpose."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What a notebook shows for this error: the message, with its fix, and the cell's
+        line that raised it; the full traceback when ``LABKIT_TRACEBACK=1``."""
+        if os.environ.get("LABKIT_TRACEBACK") == "1":
+            import traceback
+
+            return traceback.format_exception(type(self), self, self.__traceback__)
+        lines = [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+        where = _cell_line(self.__traceback__)
+        if where:
+            lines.append(f"(raised by {where}; %env LABKIT_TRACEBACK=1 and a re-run show "
+                         "labkit's full traceback)")
+        return lines
 
 
 class ToolMissingError(LabkitError):
