@@ -158,19 +158,27 @@ def _tracked_files() -> list[str]:
 @pytest.mark.skipif(os.environ.get("LABKIT_SLOW") != "1",
                     reason="a full pip install and kernel build: set LABKIT_SLOW=1")
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run postBuild as another user")
-def test_postbuild_as_a_user_in_a_fresh_venv(tmp_path):
+def test_postbuild_as_a_user_in_a_fresh_venv():
     """What repo2docker does after apt.txt: the unprivileged user, a fresh environment whose
     python is first on PATH, postBuild from a clean checkout; then the image boots."""
     import pwd
+    import tempfile
 
     user = pwd.getpwnam("nobody")
-    home = tmp_path / "home"
+    top = Path(tempfile.mkdtemp(prefix="labkit-binder-"))   # pytest's own is root's alone
+    top.chmod(0o755)
+    try:
+        _postbuild_as(user, top / "home")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def _postbuild_as(user, home: Path) -> None:
     repo = home / "repo"
     for name in _tracked_files():
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, repo / name)
     subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(home)], check=True)
-    tmp_path.chmod(0o755)
     env = {"HOME": str(home), "PATH": f"{home}/env/bin:/usr/local/bin:/usr/bin:/bin",
            "LANG": "C.UTF-8", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     as_user = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
@@ -180,7 +188,8 @@ def test_postbuild_as_a_user_in_a_fresh_venv(tmp_path):
         return subprocess.run([*as_user, *cmd], cwd=repo, env=env, capture_output=True,
                               text=True, timeout=timeout)
 
-    venv = run(sys.executable, "-m", "venv", str(home / "env"))
+    python = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or sys.executable
+    venv = run(python, "-m", "venv", str(home / "env"))
     assert venv.returncode == 0, venv.stderr
     started = time.monotonic()
     build = run("bash", "binder/postBuild")
