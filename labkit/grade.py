@@ -14,7 +14,8 @@ For every notebook that holds a selected exercise (:data:`labkit.exercises.EXERC
 
 The report (:class:`GradeReport`) has per-exercise points, a total score, a JSON form, and a
 console log for each check that did not pass (``REPORT/logs/<lesson>.<name>.txt``); the
-executed notebooks are kept in ``REPORT/notebooks/`` for the instructor to read. A check
+executed notebooks (and each kernel's own log) are kept in ``REPORT/notebooks/`` for the
+instructor to read. A check
 that has nothing to check on this machine (0 of 0 points) counts neither way.
 
 The same checks serve nbgrader-style hidden tests: a test cell that calls
@@ -303,11 +304,15 @@ def _run_notebook(path: Path, exercises: Sequence[Exercise], report_dir: Path, j
                             kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
                             record_timing=True, on_cell_start=on_start,
                             resources={"metadata": {"path": str(path.parent)}})
+    out = report_dir / "notebooks" / path.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    kernel_log = out.with_suffix(".kernel.log")        # the kernel's own stderr, not the terminal
     started = time.perf_counter()
-    try:
-        client.execute()
-    except Exception as exc:  # noqa: BLE001 - a dead kernel ends this notebook, not the grade
-        run.error = f"the run stopped: {type(exc).__name__}: {str(exc).strip()[:300]}"
+    with open(kernel_log, "w", encoding="utf-8") as log:
+        try:
+            client.execute(stdout=log, stderr=log)
+        except Exception as exc:  # noqa: BLE001 - a dead kernel ends this notebook, not the grade
+            run.error = f"the run stopped: {type(exc).__name__}: {str(exc).strip()[:300]}"
     run.seconds = time.perf_counter() - started
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or cell.metadata.get(_MARK):
@@ -317,8 +322,6 @@ def _run_notebook(path: Path, exercises: Sequence[Exercise], report_dir: Path, j
             run.cell_errors.append({"cell": index, "first_line": _first_line(cell.source),
                                     "error": error[:300]})
     nb.cells = [c for c in nb.cells if c.metadata.get(_MARK) != "setup"]
-    out = report_dir / "notebooks" / path.name
-    out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
     run.executed = str(out.relative_to(report_dir))
     return run
