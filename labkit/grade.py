@@ -313,7 +313,7 @@ def _run_notebook(path: Path, exercises: Sequence[Exercise], report_dir: Path, j
             client.execute(stdout=log, stderr=log)
         except Exception as exc:  # noqa: BLE001 - a dead kernel ends this notebook, not the grade
             run.error = f"the run stopped: {type(exc).__name__}: {str(exc).strip()[:300]}"
-    run.seconds = time.perf_counter() - started
+    run.seconds = round(time.perf_counter() - started, 1)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or cell.metadata.get(_MARK):
             continue
@@ -400,7 +400,7 @@ def grade(exercises: Sequence[Exercise] | None = None, notebooks_dir: str | os.P
             report.notebooks.append(run)
             records = _read_journal(Path(tmp) / f"{path.stem}.jsonl")
             report.results += [_graded(e, records.get(e.key), run, out) for e in chosen]
-    report.seconds = time.perf_counter() - started
+    report.seconds = round(time.perf_counter() - started, 1)
     return report
 
 
