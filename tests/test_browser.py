@@ -11,12 +11,14 @@ a debugger panel's ``stepi`` button, clicked in the browser, moves RIP.
 
 Skipped, with the reason, when Debian's ``chromium`` or the ``playwright`` package is missing
 (``scripts/setup.sh`` installs both). On a failure the test keeps a screenshot and the
-server's log under ``test-artifacts/browser/``. All six lessons take about two minutes on two
+server's log under ``test-artifacts/browser/``, with the notebook's text (its outputs and
+errors) next to each screenshot. All six lessons take about two minutes on two
 cores; ``LABKIT_BROWSER_LESSONS=00,02`` runs only some.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -187,6 +189,8 @@ def _shot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
+    with contextlib.suppress(Exception):    # the whole notebook as text: outputs and errors
+        path.with_suffix(".txt").write_text(page.locator(".jp-Notebook").inner_text())
     return path
 
 
