@@ -17,6 +17,7 @@ import time
 import pytest
 
 from labkit import Machine, Panicked, compile_app, paths
+from labkit.events import MetricSample
 from labkit.net import NetConfig, Wire, read_pcap
 from labkit.net import frames as fr
 from labkit.net.malformed import malformed_frames
@@ -172,6 +173,50 @@ async def test_malformed_flood_leaves_the_guest_serving(path):
         assert sample["drops"] > 1000
         assert m.state.alive and not isinstance(m.outcome, Panicked) and m.events.panic is None
     finally:
+        await m.close()
+
+
+async def test_replies_wait_while_the_host_is_slow_to_read():
+    """The host stops reading the wire: QEMU's send to it blocks, the guest's send ring fills,
+    and the driver's backlog holds the rest. Every reply arrives once the host reads again,
+    none is dropped, and the backlog was really used (it shows in the metrics)."""
+    from labkit.net.lesson import drop_reasons
+
+    m = await boot("netecho")
+    peer = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        peer.bind(str(m.rundir.path / "net-wire.sock"))
+        peer.settimeout(10)
+        qemu = str(m.rundir.path / "net-qemu.sock")
+        ident, count = 0x4c4b, 400
+        # the guest learns our MAC from our request, so its replies need no ARP of their own
+        peer.sendto(fr.arp_frame(1, fr.HOST_MAC, fr.HOST_IP, "00:00:00:00:00:00", fr.GUEST_IP),
+                    qemu)
+
+        def stall_then_read() -> set[int]:
+            for seq in range(count):
+                peer.sendto(fr.icmp_echo_frame(fr.GUEST_MAC, fr.HOST_MAC, fr.HOST_IP,
+                                               fr.GUEST_IP, ident, seq), qemu)
+            time.sleep(2)                           # not reading: the guest's replies pile up
+            seen: set[int] = set()
+            deadline = time.monotonic() + 60
+            while len(seen) < count and time.monotonic() < deadline:
+                try:
+                    f = fr.parse(peer.recv(65536))
+                except TimeoutError:
+                    break                           # nothing more is coming
+                if f.icmp and f.icmp.type == 0 and f.icmp.ident == ident:
+                    seen.add(f.icmp.seq)
+            return seen
+
+        seen = await run(stall_then_read)
+        assert seen == set(range(count)), f"{count - len(seen)} replies were lost"
+        await last_net(m)
+        backlog = [s.extra.get("net_tx_backlog", 0) for s in m.events.of_type(MetricSample)]
+        assert max(backlog) > 0, "the send ring never filled: the test did not stall the host"
+        assert drop_reasons(m).get("nic_tx", 0) == 0
+    finally:
+        peer.close()
         await m.close()
 
 

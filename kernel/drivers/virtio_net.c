@@ -4,6 +4,10 @@
 // one packet buffer (10-byte virtio-net header, then the frame); the interrupt
 // handler hands each filled buffer to the stack and posts a fresh one, so the
 // ring stays full. Sent buffers are reclaimed on the next send or interrupt.
+// When the host stops taking frames (its end of the wire is slow to read), the
+// send ring fills; frames then wait in a bounded backlog, as in a Linux qdisc,
+// and the device interrupts on each completion until the backlog has drained,
+// so a reply is late rather than lost.
 #include <string.h>
 #include "netdev.h"
 #include "net.h"
@@ -17,12 +21,15 @@
 #define F_ANY_LAYOUT (1u << 27)
 #define VNET_HDR     10                 // legacy header without MRG_RXBUF
 #define CFG_MAC      0
+#define TX_BACKLOG_MAX 256              // frames waiting for a free send slot
+#define AVAIL_NO_INTERRUPT 1            // virtq avail flag: no interrupt when used
 enum { Q_RX, Q_TX };
 
 static struct {
     struct virtio_dev dev;
     struct virtq q[2];
     struct netdev nd;
+    struct pkt *backlog_head, *backlog_tail;
 } vn;
 
 // Gives the device one empty buffer; false when memory or ring slots ran out.
@@ -60,6 +67,49 @@ static void reclaim_tx(void)
     }
 }
 
+// Gives one frame (virtio-net header already pushed) to the device; the caller
+// made sure the ring has a free slot.
+static void post_tx(struct pkt *p)
+{
+    struct virtq_buf b = { p->data, p->len, false };
+    virtq_add(&vn.q[Q_TX], &b, 1, p);
+    vn.nd.tx_inflight++;
+    vn.nd.c.tx_frames++;
+    vn.nd.c.tx_bytes += p->len - VNET_HDR;
+}
+
+// Moves waiting frames into the send ring while it has room. While some still
+// wait, the device interrupts on every completion; enabling that is re-checked
+// against the ring so a completion in between is not missed. Interrupts off.
+static void drain_backlog(void)
+{
+    struct virtq *q = &vn.q[Q_TX];
+    for (;;) {
+        bool posted = false;
+        reclaim_tx();
+        while (vn.backlog_head && q->num_free > 0) {
+            struct pkt *p = vn.backlog_head;
+            vn.backlog_head = p->next;
+            p->next = NULL;
+            vn.nd.tx_backlog--;
+            post_tx(p);
+            posted = true;
+        }
+        if (!vn.backlog_head)
+            vn.backlog_tail = NULL;
+        if (posted)
+            virtq_kick(q);
+        if (!vn.backlog_head) {
+            q->avail->flags = AVAIL_NO_INTERRUPT;
+            return;
+        }
+        if (q->avail->flags == 0)
+            return;                          // already armed: the next completion drains
+        q->avail->flags = 0;
+        __asm__ volatile("mfence" ::: "memory");     // armed before we look at the ring again
+    }
+}
+
 // Takes every filled receive buffer off the ring and gives it to the stack.
 static void receive_all(void)
 {
@@ -89,29 +139,36 @@ static void interrupt(struct trap_frame *f, void *ctx)
     struct stage_mark m = stage_begin(CTX_IRQ, ST_DRIVER);
     receive_all();
     refill_rx();
-    reclaim_tx();
+    drain_backlog();
     stage_end(m);
 }
 
 static int xmit(struct netdev *nd, struct pkt *p)
 {
     int irq = irq_save();
-    reclaim_tx();
     uint8_t *hdr = pkt_push(p, VNET_HDR);
     memset(hdr, 0, VNET_HDR);
-    struct virtq_buf b = { p->data, p->len, false };
-    bool ok = virtq_add(&vn.q[Q_TX], &b, 1, p);
-    if (ok) {
-        nd->tx_inflight++;
-        nd->c.tx_frames++;
-        nd->c.tx_bytes += p->len - VNET_HDR;
+    reclaim_tx();
+    int r = 0;
+    if (!vn.backlog_head && vn.q[Q_TX].num_free > 0) {
+        post_tx(p);
         virtq_kick(&vn.q[Q_TX]);
+    } else if (nd->tx_backlog < TX_BACKLOG_MAX) {
+        p->next = NULL;                      // in order, behind the frames already waiting
+        if (vn.backlog_tail)
+            vn.backlog_tail->next = p;
+        else
+            vn.backlog_head = p;
+        vn.backlog_tail = p;
+        nd->tx_backlog++;
+        drain_backlog();
     } else {
         nd->c.tx_drops++;
         pkt_free(p);
+        r = -1;
     }
     irq_restore(irq);
-    return ok ? 0 : -1;
+    return r;
 }
 
 static const struct netdev_ops ops = { .xmit = xmit };
@@ -122,6 +179,7 @@ static void metrics(struct event *e)
     event_u64(e, "net_tx_frames", vn.nd.c.tx_frames);
     event_u64(e, "net_rx_posted", vn.nd.rx_posted);
     event_u64(e, "net_tx_inflight", vn.nd.tx_inflight);
+    event_u64(e, "net_tx_backlog", vn.nd.tx_backlog);
 }
 
 bool virtio_net_init(void)
@@ -146,7 +204,7 @@ bool virtio_net_init(void)
     refill_rx();
     virtio_driver_ok(&vn.dev);
     virtq_kick(&vn.q[Q_RX]);                 // the buffers posted before DRIVER_OK
-    vn.q[Q_TX].avail->flags = 1;             // no interrupt per sent frame: reclaimed lazily
+    vn.q[Q_TX].avail->flags = AVAIL_NO_INTERRUPT;    // no interrupt per sent frame: reclaimed lazily
     metrics_register(metrics);
     netdev_register(&vn.nd);
     return true;

@@ -13,14 +13,15 @@ struct netdev;
 
 struct netdev_ops {
     // Queues p for sending and takes ownership of it (frees it once sent or
-    // dropped). Returns 0, or -1 when the device had no room (p was freed).
+    // dropped). Returns 0, or -1 when the device and its backlog had no room
+    // (p was freed).
     int (*xmit)(struct netdev *dev, struct pkt *p);
 };
 
 struct netdev_counters {
     uint64_t rx_frames, tx_frames, rx_bytes, tx_bytes;
     uint64_t rx_drops;        // frames the device gave us that we could not keep
-    uint64_t tx_drops;        // frames the ring had no room for
+    uint64_t tx_drops;        // frames neither the ring nor its backlog had room for
     uint64_t rx_refill_fail;  // buffers we could not post (out of memory)
     uint64_t irqs;
 };
@@ -32,6 +33,7 @@ struct netdev {
     struct netdev_counters c;
     unsigned rx_posted;       // receive buffers the device holds now
     unsigned tx_inflight;     // frames given to the device, not yet sent
+    unsigned tx_backlog;      // frames waiting for room in the device's send ring
     unsigned ring_size;
 };
 
