@@ -170,7 +170,8 @@ _STATE_JS = """() => {
                                  : (c.querySelector('.jp-InputPrompt') || {}).textContent || '');
   const errors = cells.map((c, i) => {
       const err = Array.from(c.querySelectorAll('.jp-OutputArea-output'))
-        .map(o => o.textContent).find(t => /Traceback|^\\s*\\w+Error\\b|Error: /.test(t));
+        .map(o => o.textContent)
+        .find(t => /Traceback|^\\s*\\w+(Error|Exception|Timeout)\\b|Error: |LABKIT_TRACEBACK=1/.test(t));
       return err ? [i, err.slice(0, 1500)] : null; }).filter(Boolean);
   const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
   return {prompts, errors,
