@@ -171,7 +171,8 @@ _STATE_JS = """() => {
   const errors = cells.map((c, i) => {
       const err = Array.from(c.querySelectorAll('.jp-OutputArea-output'))
         .map(o => o.textContent)
-        .find(t => /Traceback|^\\s*\\w+(Error|Exception|Timeout)\\b|Error: |LABKIT_TRACEBACK=1/.test(t));
+        .find(t => /Traceback|^\\s*\\w+(Error|Exception|Timeout)\\b|Error: /.test(t)
+                   || t.includes('LABKIT_TRACEBACK=1'));
       return err ? [i, err.slice(0, 1500)] : null; }).filter(Boolean);
   const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
   return {prompts, errors,

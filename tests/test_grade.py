@@ -36,7 +36,8 @@ int main(int argc, char **argv) { printf("Hello, %s!\\n", argc > 1 ? argv[1] : "
 def test_select_takes_lessons_numbers_and_exercises():
     assert select() == list(EXERCISES)
     assert [e.key for e in select(["lesson00"])] == [
-        "lesson00.first_app", "lesson00.longest_phase", "lesson00.firmware_share"]
+        "lesson00.first_app", "lesson00.longest_phase", "lesson00.firmware_share",
+        "lesson00.split_phase"]
     assert select(["00"]) == select(["lesson00"])
     assert [e.key for e in select(["02.cr4", "strided_gc", "lesson02.cr4"])] == [
         "lesson02.cr4", "lesson02.strided_gc"]
@@ -121,11 +122,13 @@ def test_grade_a_student_notebook(tmp_path):
     assert got["lesson00.longest_phase"].status in ("pass", "fail")   # measured, not guessed
     share = got["lesson00.firmware_share"]
     assert share.status == "not-run" and "no variable answer_share" in share.message
+    split = got["lesson00.split_phase"]                      # a kernel change nobody made
+    assert split.status == "not-run" and "no variable my_edit" in split.message
     run = report.notebooks[0]
     assert run.cell_errors and run.cell_errors[0]["error"].startswith("ZeroDivisionError")
     executed = nbformat.read(tmp_path / "report" / run.executed, as_version=4)
-    assert len(executed.cells) == 4 + 3       # the student's cells and the three checks
-    assert report.max_score == 4
+    assert len(executed.cells) == 4 + 4       # the student's cells and the four checks
+    assert report.max_score == 6
 
 
 @pytest.mark.boot
@@ -140,8 +143,8 @@ def test_labkit_grade_gives_the_solutions_full_marks(tmp_path, capsys):
     text = capsys.readouterr().out
     assert status == 0, text
     data = json.loads(out.read_text())
-    assert data["score"] == data["max_score"] == 4
-    assert "Score: 4/4" in text
+    assert data["score"] == data["max_score"] == 6
+    assert "Score: 6/6" in text
     assert not (tmp_path / "r" / "logs").exists()     # no failing check, no log
 
 

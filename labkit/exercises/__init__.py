@@ -111,12 +111,16 @@ EXERCISES: tuple[Exercise, ...] = (
              ("answer_longest",), False),
     Exercise("lesson00", "00-welcome.ipynb", "firmware_share", "how much of the boot is firmware",
              ("answer_share",), False),
+    Exercise("lesson00", "00-welcome.ipynb", "split_phase", "split the longest phase (kernel)",
+             ("my_edit",), True, 2),
     Exercise("lesson01", "01-single-address-space.ipynb", "binding", "where printf lands",
              ("'printf'", "answer_printf"), False),
     Exercise("lesson01", "01-single-address-space.ipynb", "refusal", "the loader's refusal",
              ("work/needs_more.c",), True),
     Exercise("lesson01", "01-single-address-space.ipynb", "call_cost", "measure a call yourself",
              ("work/ppid.c",), True),
+    Exercise("lesson01", "01-single-address-space.ipynb", "kernel_export",
+             "a new kernel export (kernel)", ("work/switches.c",), True, 2),
     Exercise("lesson02", "02-ring-zero.ipynb", "cr4", "read CR4 from the app",
              ("work/cr4.c",), True, 2),
     Exercise("lesson02", "02-ring-zero.ipynb", "panic_reading", "read the panic",
@@ -147,8 +151,8 @@ EXERCISES: tuple[Exercise, ...] = (
 
 #: lesson -> names of its checks (module labkit.exercises.<lesson>, function check_<name>).
 CHECKS: dict[str, tuple[str, ...]] = {
-    "lesson00": ("first_app", "longest_phase", "firmware_share"),
-    "lesson01": ("binding", "refusal", "call_cost"),
+    "lesson00": ("first_app", "longest_phase", "firmware_share", "split_phase"),
+    "lesson01": ("binding", "refusal", "call_cost", "kernel_export"),
     "lesson02": ("cr4", "panic_reading", "strided_gc"),
     "lesson03": ("busiest_stage", "channel_count", "fragment", "upper"),
     "lesson04": ("untouched_fraction", "oom_actual", "cache_app"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import LabkitError
 
-__all__ = ["Trial", "try_app", "name_values"]
+__all__ = ["Trial", "try_app", "try_variant", "as_changes", "name_values"]
 
 
 @dataclass
@@ -32,9 +32,10 @@ class Trial:
 
 
 def try_app(source: str | os.PathLike[str], *args: str, timeout: float = 20.0,
-            icount: bool = False, name: str | None = None) -> Trial:
-    """Compile ``source`` and boot it with ``args``; a compiler error or a missing file is
-    returned as ``Trial.error``, never raised."""
+            icount: bool = False, name: str | None = None,
+            kernel: os.PathLike[str] | None = None) -> Trial:
+    """Compile ``source`` and boot it with ``args`` (on ``kernel``, a kernel variant, when
+    given); a compiler error or a missing file is returned as ``Trial.error``, never raised."""
     from ..build import compile_app
     from ..machine import run_sync
 
@@ -45,10 +46,11 @@ def try_app(source: str | os.PathLike[str], *args: str, timeout: float = 20.0,
     try:
         try:
             app = compile_app(src, name=name, out_dir=out)
-        except LabkitError as exc:
-            detail = getattr(exc, "output", "") or ""
-            return Trial(f"it does not compile: {exc}\n{detail}".strip())
+        except LabkitError as exc:                # a BuildError's text ends with the compiler's
+            return Trial(f"it does not compile: {exc}")
         options: dict = {"initrd": app.archive}
+        if kernel is not None:
+            options["kernel"] = Path(kernel)
         if icount:
             options["icount"] = 0
         try:
@@ -58,6 +60,48 @@ def try_app(source: str | os.PathLike[str], *args: str, timeout: float = 20.0,
         return Trial(None, machine)
     finally:
         shutil.rmtree(out, ignore_errors=True)   # the machine has ended: its files are done
+
+
+def as_changes(given: object) -> tuple | str:
+    """A student's kernel change(s) as a tuple of :mod:`labkit.variant` changes, or a message
+    saying what was given instead."""
+    from ..variant import Edit, NewFile
+
+    items = (given,) if isinstance(given, Edit | NewFile) else given
+    if given is None or not isinstance(items, list | tuple) or not items or \
+            not all(isinstance(c, Edit | NewFile) for c in items):
+        return (f"give an Edit or a NewFile (or a list of them) from labkit.variant, "
+                f"not {given!r}")
+    return tuple(items)
+
+
+def try_variant(changes: object, app: str = "hello", *args: str, timeout: float = 20.0,
+                icount: bool = False, source: str | os.PathLike[str] | None = None) -> Trial:
+    """Build the kernel with a student's ``changes`` and boot ``app`` on it (or the app
+    compiled from ``source``). A change that does not apply, a kernel that does not compile or
+    does not boot is returned as ``Trial.error``, never raised. The variant is deleted after
+    the boot (the machine keeps its console and events)."""
+    from ..machine import run_sync
+    from ..variant import build_variant
+
+    checked = as_changes(changes)
+    if isinstance(checked, str):
+        return Trial(checked)
+    try:
+        variant = build_variant(checked)
+    except LabkitError as exc:
+        return Trial(f"the kernel with your change does not build: {exc}")
+    with variant:
+        if source is not None:
+            return try_app(source, *args, timeout=timeout, icount=icount, kernel=variant.kernel)
+        options: dict = {"kernel": variant.kernel}
+        if icount:
+            options["icount"] = 0
+        try:
+            machine = run_sync(app, *args, timeout=timeout, **options)
+        except LabkitError as exc:
+            return Trial(f"the kernel with your change does not boot: {exc}")
+        return Trial(None, machine)
 
 
 _NAME_VALUE = re.compile(r"^([A-Za-z_][\w.]*)[ \t]+(-?(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)?))[ \t]*$",

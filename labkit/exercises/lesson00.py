@@ -7,9 +7,13 @@ import os
 import re
 
 from . import CheckResult, failed, passed
-from ._run import try_app
+from ._run import try_app, try_variant
 
-__all__ = ["check_first_app", "check_longest_phase", "check_firmware_share"]
+__all__ = ["check_first_app", "check_longest_phase", "check_firmware_share", "check_split_phase",
+           "STOCK_MILESTONES"]
+
+#: The milestones the unmodified kernel sends, in order.
+STOCK_MILESTONES = ("entry", "paging", "heap", "devices", "app_loaded", "app_main")
 
 
 def check_first_app(source: str | os.PathLike[str]) -> CheckResult:
@@ -76,3 +80,38 @@ def check_firmware_share(answer: float, tolerance: float = 0.02) -> CheckResult:
     if abs(value - share) <= tolerance:
         return passed(name, f"yes: {share:.3f} of the instructions before main() are firmware")
     return failed(name, f"{value:.3f} is more than {tolerance} away from the measured share")
+
+
+def check_split_phase(change: object) -> CheckResult:
+    """Exercise 4 (kernel code): a milestone of the student's own that splits the longest
+    phase, ``heap`` -> ``devices``. The kernel is built with the change (a
+    :class:`labkit.variant.Edit` of ``core/main.c``) and boots ``hello`` under icount: 1 point
+    for a kernel that boots, exits 0 and sends a new milestone, 1 for that milestone lying
+    strictly inside the phase. The message gives the two halves in instructions."""
+    from ..events import Milestone
+
+    name = "00.4 split the longest phase"
+    trial = try_variant(change, "hello", icount=True)
+    if trial.error:
+        return failed(name, trial.error, 2)
+    status = getattr(trial.outcome, "app_status", None)
+    if status != 0:
+        return failed(name, f"the kernel with your change did not run hello to its end "
+                            f"(outcome: {trial.outcome})", 2)
+    marks = trial.machine.events.of_type(Milestone)  # type: ignore[attr-defined]
+    tsc = {m.name: m.tsc for m in marks}
+    new = [m for m in marks if m.name not in STOCK_MILESTONES]
+    if not new:
+        return failed(name, "it boots, but sends no milestone of its own: call "
+                            "event_milestone(\"NAME\", 0) at the point you want to see", 2)
+    start, end = tsc["heap"], tsc["devices"]
+    inside = [m for m in new if start < m.tsc < end]
+    if not inside:
+        where = ", ".join(f"{m.name} at {m.tsc:,}" for m in new)
+        return failed(name, f"your milestone ({where}) is not between 'heap' ({start:,}) and "
+                            f"'devices' ({end:,}): put it among the calls between them", 2, 1)
+    total = end - start
+    parts = [("heap", start)] + [(m.name, m.tsc) for m in inside] + [("devices", end)]
+    split = "; ".join(f"{a} -> {b}: {tb - ta:,} instructions ({(tb - ta) / total:.0%})"
+                      for (a, ta), (b, tb) in zip(parts, parts[1:], strict=False))
+    return passed(name, f"the phase splits: {split}", 2)

@@ -8,9 +8,29 @@ import ctypes.util
 import os
 
 from . import CheckResult, failed, passed
-from ._run import name_values, try_app
+from ._run import name_values, try_app, try_variant
 
-__all__ = ["check_binding", "check_refusal", "check_call_cost", "REFERENCE_GETPPID"]
+__all__ = ["check_binding", "check_refusal", "check_call_cost", "check_kernel_export",
+           "REFERENCE_GETPPID", "EXPORT_PROBE"]
+
+#: The app :func:`check_kernel_export` boots: it calls the new kernel function around five
+#: sleeps, each of which switches to the idle thread and back.
+EXPORT_PROBE = """\
+#include <stdio.h>
+#include <unistd.h>
+
+unsigned long context_switches(void);     /* the kernel's new export */
+
+int main(void)
+{
+    unsigned long before = context_switches();
+    for (int i = 0; i < 5; i++)
+        usleep(2000);
+    unsigned long after = context_switches();
+    printf("switches_before %lu\\nswitches_after %lu\\n", before, after);
+    return 0;
+}
+"""
 
 
 def _kernel_and_app(app: str):
@@ -138,3 +158,42 @@ def check_call_cost(source: str | os.PathLike[str], tolerance: float = 2.0) -> C
                             "a call, not a trap")
     return failed(name, f"{got:.2f} is more than {tolerance} away from the reference {ref:.2f}"
                         ": did you subtract the empty loop, and run under icount?")
+
+
+def check_kernel_export(source: str | os.PathLike[str]) -> CheckResult:
+    """Exercise 4 (kernel code): ``work/switches.c`` becomes ``kernel/libc/lab_switches.c``
+    and defines ``unsigned long context_switches(void)``, the scheduler's count of context
+    switches. The build exports every global function of ``libc/``, so an app can call it.
+
+    The check builds that kernel and boots :data:`EXPORT_PROBE` on it: 1 point for an app that
+    loads and runs (the symbol is exported), 1 for counts that grow by at least one switch
+    per sleep (it is the real counter). The same app on the stock kernel shows the refusal."""
+    import tempfile
+    from pathlib import Path
+
+    from ..outcome import LoadFailed
+    from ..variant import NewFile
+
+    name = "01.4 a new kernel export"
+    with tempfile.TemporaryDirectory(prefix="labkit-check-") as tmp:
+        probe = Path(tmp) / "switch_probe.c"
+        probe.write_text(EXPORT_PROBE)
+        trial = try_variant(NewFile("libc/lab_switches.c", source), source=probe)
+        stock = try_app(probe)
+    if trial.error:
+        return failed(name, trial.error, 2)
+    out = trial.outcome
+    if getattr(out, "app_status", None) != 0:
+        detail = out.describe() if hasattr(out, "describe") else str(out)  # type: ignore[union-attr]
+        hint = (" (is context_switches defined, global, with that exact name?)"
+                if isinstance(out, LoadFailed) else "")
+        return failed(name, f"the probe app did not run on your kernel: {detail}{hint}", 2)
+    values = name_values(trial.console)
+    before, after = values.get("switches_before"), values.get("switches_after")
+    refusal = stock.outcome.describe() if isinstance(stock.outcome, LoadFailed) else "?"
+    if before is None or after is None or after - before < 5:
+        return failed(name, f"the app loads, so the symbol is exported, but the counts "
+                            f"({before} then {after}) did not grow by one switch per sleep: "
+                            "return the scheduler's counter (include/thread.h)", 2, 1)
+    return passed(name, f"exported and counting: {before} then {after} switches across five "
+                        f"sleeps. The stock kernel refuses the same app: {refusal}", 2)

@@ -87,15 +87,19 @@ def planned_steps(kernel_dir: Path, targets: Sequence[str] = ()) -> int:
 
 def scratch_build(dest: str | os.PathLike[str], on_step: Callable[[BuildStep, int, int], None]
                   | None = None, jobs: int = 2, timeout: float = 600.0,
-                  images: Sequence[str] = ()) -> BuildReport:
+                  images: Sequence[str] = (),
+                  prepare: Callable[[Path], None] | None = None) -> BuildReport:
     """Copy ``kernel/`` into ``dest/kernel`` and build it there (images land in
     ``dest/images``). ``images`` names the files to build (``kernel.elf``, ``hello.cpio``
-    ...; default: everything ``make`` builds). ``on_step(step, done, planned)`` is called for
-    every step as it starts. Raises :class:`BuildError` with make's last lines when the build
-    fails."""
+    ...; default: everything ``make`` builds). ``prepare(kernel_copy)`` runs before the build
+    (:mod:`labkit.variant` applies a student's changes there). ``on_step(step, done, planned)``
+    is called for every step as it starts. Raises :class:`BuildError` with make's last lines
+    when the build fails."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     kdir = _copy_sources(dest)
+    if prepare is not None:
+        prepare(kdir)
     targets = [f"../images/{name}" for name in images]   # IMAGES is ../images in the Makefile
     planned = planned_steps(kdir, targets)
     cmd = [paths.find_tool("make"), "-C", str(kdir), f"-j{jobs}", *targets]
