@@ -147,6 +147,8 @@ EXERCISES: tuple[Exercise, ...] = (
              "what Linux does while it boots", ("answer_share",), False),
     Exercise("lesson05", "05-unikernel-vs-linux.ipynb", "compute_parity", "compute-bound code",
              ("work/spin.c",), True, 2),
+    Exercise("lesson05", "05-unikernel-vs-linux.ipynb", "counted_getpid",
+             "a counted getpid (kernel)", ("my_change",), True, 2),
 )
 
 #: lesson -> names of its checks (module labkit.exercises.<lesson>, function check_<name>).
@@ -156,5 +158,5 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "lesson02": ("cr4", "panic_reading", "strided_gc"),
     "lesson03": ("busiest_stage", "channel_count", "fragment", "upper"),
     "lesson04": ("untouched_fraction", "oom_actual", "cache_app"),
-    "lesson05": ("syscall_ratio", "crypto_share", "compute_parity"),
+    "lesson05": ("syscall_ratio", "crypto_share", "compute_parity", "counted_getpid"),
 }
