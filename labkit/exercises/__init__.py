@@ -127,6 +127,8 @@ EXERCISES: tuple[Exercise, ...] = (
              ("answer_function", "answer_address"), False, 2),
     Exercise("lesson02", "02-ring-zero.ipynb", "strided_gc", "a strided mutator",
              ("work/gc_stride.c",), True),
+    Exercise("lesson02", "02-ring-zero.ipynb", "pte_report", "the entry behind the fault (kernel)",
+             ("my_edit",), True, 2),
     Exercise("lesson03", "03-net-channels.ipynb", "busiest_stage", "the busiest stage",
              ("answer_stage",), False),
     Exercise("lesson03", "03-net-channels.ipynb", "channel_count",
@@ -155,7 +157,7 @@ EXERCISES: tuple[Exercise, ...] = (
 CHECKS: dict[str, tuple[str, ...]] = {
     "lesson00": ("first_app", "longest_phase", "firmware_share", "split_phase"),
     "lesson01": ("binding", "refusal", "call_cost", "kernel_export"),
-    "lesson02": ("cr4", "panic_reading", "strided_gc"),
+    "lesson02": ("cr4", "panic_reading", "strided_gc", "pte_report"),
     "lesson03": ("busiest_stage", "channel_count", "fragment", "upper"),
     "lesson04": ("untouched_fraction", "oom_actual", "cache_app"),
     "lesson05": ("syscall_ratio", "crypto_share", "compute_parity", "counted_getpid"),

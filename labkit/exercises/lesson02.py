@@ -6,11 +6,37 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import re
 
 from . import CheckResult, failed, passed
 from ._run import name_values, try_app
 
-__all__ = ["check_cr4", "check_panic_reading", "check_strided_gc", "reference_cr4"]
+__all__ = ["check_cr4", "check_panic_reading", "check_strided_gc", "check_pte_report",
+           "reference_cr4", "FAULT_PROBE"]
+
+#: The app :func:`check_pte_report` boots besides ``crash``: ``fault_probe`` writes to page 0
+#: (never mapped), ``fault_probe x`` calls into a heap buffer (mapped, but not executable).
+FAULT_PROBE = """\
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && argv[1][0] == 'x') {
+        unsigned char *code = malloc(64);
+        memset(code, 0xc3, 64);               /* ret: it would run if the page were executable */
+        ((void (*)(void))code)();
+    } else {
+        volatile uintptr_t addr = 16;         /* page 0 is never mapped */
+        *(volatile int *)addr = 1;
+    }
+    return 0;
+}
+"""
+
+_PTE_LINE = re.compile(r"^\s*PTE ([0-9a-fA-F]{1,16}) level ([0-3])\s*$", re.M)
+_P, _W, _PS, _NX, _ADDR = 1, 2, 1 << 7, 1 << 63, 0x000FFFFFFFFFF000
 
 
 def reference_cr4(timeout: float = 20.0) -> int:
@@ -113,3 +139,82 @@ def check_strided_gc(source: str | os.PathLike[str]) -> CheckResult:
             return failed(name, f"with {pages} pages and stride {stride}, {want} pages are "
                                 f"written; the app reports {got}")
     return passed(name, "cards and dirty bits agree on every strided write pattern")
+
+
+def _judge_pte(case: str, panic: object, console: str) -> tuple[bool, str]:
+    """(format found, verdict) for one panic: is the printed entry the one behind CR2?"""
+    m = _PTE_LINE.search(console)
+    if panic is None:
+        return False, f"{case}: no panic"
+    if m is None:
+        return False, f"{case}: no line 'PTE <hex> level <0-3>' in the panic"
+    pte, level = int(m.group(1), 16), int(m.group(2))
+    err, cr2 = panic.error_code or 0, panic.cr2 or 0  # type: ignore[attr-defined]
+    if not err & 1:                                      # not present: the walk stops there
+        ok = not pte & _P
+        return True, "" if ok else f"{case}: a not-present fault, but PTE {pte:#x} is present"
+    if not pte & _P or (level > 0 and not pte & _PS):
+        return True, f"{case}: PTE {pte:#x} level {level} is not the entry that maps CR2"
+    if err & 16 and not pte & _NX:
+        return True, f"{case}: an instruction fetch fault, but PTE {pte:#x} has no NX bit"
+    if err & 2:
+        span = 1 << (12 + 9 * level)
+        if pte & _W:
+            return True, f"{case}: a write fault, but PTE {pte:#x} is writable"
+        if (pte & _ADDR & ~(span - 1)) != (cr2 & ~(span - 1)):   # kernel text: identity map
+            return True, f"{case}: PTE {pte:#x} maps another frame than CR2 {cr2:#x}"
+    return True, ""
+
+
+def check_pte_report(change: object) -> CheckResult:
+    """Exercise 4 (kernel code): the page-fault panic prints the page-table entry behind CR2,
+    as a line ``  PTE <hex> level <n>``: the entry where the walk from CR3 ends (the 4 KiB
+    entry at level 0, a huge-page entry at level 1 or 2, or the first one not present).
+
+    The kernel is built with the change (an :class:`~labkit.variant.Edit` of
+    ``core/panic.c``) and three faults are booted on it: ``crash`` (a write to read-only
+    kernel text), and :data:`FAULT_PROBE` writing to page 0 and jumping into the heap. 1 point
+    when every panic has the line, 1 when every entry is right (present or not as the error
+    code says, read-only for the write, NX for the fetch, the frame of CR2 for kernel text)."""
+    import tempfile
+    from pathlib import Path
+
+    from ..errors import LabkitError
+    from ..machine import run_sync
+    from ..variant import build_variant
+    from ._run import as_changes
+
+    name = "02.4 the entry behind the fault"
+    changes = as_changes(change)
+    if isinstance(changes, str):
+        return failed(name, changes, 2)
+    try:
+        variant = build_variant(changes)
+    except LabkitError as exc:
+        return failed(name, f"the kernel with your change does not build: {exc}", 2)
+    runs: dict[str, tuple[object, str]] = {}
+    with variant, tempfile.TemporaryDirectory(prefix="labkit-check-") as tmp:
+        try:
+            m = run_sync("crash", kernel=variant.kernel, timeout=20)
+            runs["crash (write to kernel text)"] = (m.events.panic, m.console.text)
+        except LabkitError as exc:
+            return failed(name, f"crash did not boot on your kernel: {exc}", 2)
+        probe = Path(tmp) / "fault_probe.c"
+        probe.write_text(FAULT_PROBE)
+        for case, args in (("write to page 0", ()), ("jump into the heap", ("x",))):
+            trial = try_app(probe, *args, kernel=variant.kernel)
+            if trial.error:
+                return failed(name, f"{case}: {trial.error}", 2)
+            runs[case] = (trial.machine.events.panic, trial.console)  # type: ignore[attr-defined]
+    found, wrong = 0, []
+    for case, (panic, console) in runs.items():
+        has_line, verdict = _judge_pte(case, panic, console)
+        found += has_line
+        if verdict or not has_line:
+            wrong.append(verdict)
+    points = (found == len(runs)) + (not wrong)
+    if points == 2:
+        lines = "; ".join(f"{case}: {_PTE_LINE.search(console).group(0).strip()}"  # type: ignore[union-attr]
+                          for case, (_, console) in runs.items())
+        return passed(name, f"every fault names its entry ({lines})", 2)
+    return failed(name, "; ".join(wrong), 2, points)
