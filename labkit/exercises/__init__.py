@@ -137,6 +137,8 @@ EXERCISES: tuple[Exercise, ...] = (
              ("my_fragment",), False),
     Exercise("lesson03", "03-net-channels.ipynb", "upper", "a server of your own",
              ("work/upper.c",), True),
+    Exercise("lesson03", "03-net-channels.ipynb", "early_drop",
+             "drop early: a classifier rule (kernel)", ("my_edit",), True, 2),
     Exercise("lesson04", "04-ballooning.ipynb", "untouched_fraction", "memory nobody touched",
              ("answer_fraction",), False),
     Exercise("lesson04", "04-ballooning.ipynb", "oom_actual",
@@ -158,7 +160,7 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "lesson00": ("first_app", "longest_phase", "firmware_share", "split_phase"),
     "lesson01": ("binding", "refusal", "call_cost", "kernel_export"),
     "lesson02": ("cr4", "panic_reading", "strided_gc", "pte_report"),
-    "lesson03": ("busiest_stage", "channel_count", "fragment", "upper"),
+    "lesson03": ("busiest_stage", "channel_count", "fragment", "upper", "early_drop"),
     "lesson04": ("untouched_fraction", "oom_actual", "cache_app"),
     "lesson05": ("syscall_ratio", "crypto_share", "compute_parity", "counted_getpid"),
 }

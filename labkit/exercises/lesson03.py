@@ -3,7 +3,7 @@
 (a second or two under TCG) and never raises for a wrong answer.
 
 The grader's table (``labkit.exercises.CHECKS``) lists them as
-``"lesson03": ("busiest_stage", "channel_count", "fragment", "upper")``.
+``"lesson03": ("busiest_stage", "channel_count", "fragment", "upper", "early_drop")``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from . import CheckResult, failed, passed
 
 __all__ = ["check_busiest_stage", "check_channel_count", "check_fragment", "check_upper",
-           "TRAFFIC"]
+           "check_early_drop", "TRAFFIC"]
 
 #: The traffic of exercise 2: (kind, count) sent to netecho on the channels path.
 TRAFFIC = (("ping", 10), ("udp to port 7 (bound)", 20), ("udp to port 4444 (unbound)", 5))
@@ -188,3 +188,54 @@ def check_upper(source: str | os.PathLike[str]) -> CheckResult:
         if got != [w.upper() for w in words]:
             return failed(name, f"on net={path} it answered {got}, not the upper-case text")
     return passed(name, "it answers in upper case on both receive paths")
+
+
+def check_early_drop(change: object, count: int = 100) -> CheckResult:
+    """Exercise 5 (kernel code): a classifier rule. On the channels path, a UDP datagram to a
+    port nobody listens on goes the classic way: Ethernet, IP (checksum) and UDP run in the
+    interrupt, only for ``udp.c`` to drop it (``udp_noport``). The rule, in
+    ``channel_classify`` (``kernel/net/channel.c``): drop such a datagram right there, count
+    it as ``udp_noport``, and tell the driver it was taken care of.
+
+    The kernel is built with the change (an :class:`~labkit.variant.Edit`) and ``count``
+    datagrams to a closed port are sent to ``netecho`` on it under icount, then one echo on
+    port 7; the stock kernel gets the same traffic in the same run. 1 point when the guest
+    still echoes and counts every datagram under ``udp_noport``; 1 when no protocol work ran
+    for them (no frame took the classic path), with the interrupt's instructions per datagram
+    before and after in the message."""
+    from ..errors import LabkitError
+    from ..net.bench import noport_costs
+    from ..variant import build_variant
+    from ._run import as_changes
+
+    name = "03.5 drop early"
+    changes = as_changes(change)
+    if isinstance(changes, str):
+        return failed(name, changes, 2)
+    try:
+        variant = build_variant(changes)
+    except LabkitError as exc:
+        return failed(name, f"the kernel with your change does not build: {exc}", 2)
+    with variant:
+        try:
+            yours, drops = _sync(noport_costs("channels", count, kernel=variant.kernel))
+        except (LabkitError, AssertionError, TimeoutError) as exc:
+            return failed(name, f"netecho on your kernel stopped serving: "
+                                f"{exc or type(exc).__name__}", 2)
+    stock, _ = _sync(noport_costs("channels", count))
+    points, notes = 0, []
+    if drops.get("udp_noport") == count:
+        points += 1
+    else:
+        notes.append(f"{count} datagrams to a closed port, but udp_noport counted "
+                     f"{drops.get('udp_noport', 0)} (drops by reason: {drops})")
+    if yours.rx_classic == 0:
+        points += 1
+    else:
+        notes.append(f"{yours.rx_classic} of them still took the classic path (Ethernet, IP "
+                     "and UDP in the interrupt): the rule must drop them in channel_classify")
+    if points == 2:
+        return passed(name, f"dropped in the classifier: {stock.irq:,.0f} -> {yours.irq:,.0f} "
+                            "instructions per datagram in the interrupt (stock -> yours, under "
+                            "icount, this run)", 2)
+    return failed(name, "; ".join(notes), 2, points)
