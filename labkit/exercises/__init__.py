@@ -138,7 +138,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("lesson03", "03-net-channels.ipynb", "upper", "a server of your own",
              ("work/upper.c",), True),
     Exercise("lesson03", "03-net-channels.ipynb", "early_drop",
-             "drop early: a classifier rule (kernel)", ("my_edit",), True, 2),
+             "a classifier rule (kernel)", ("my_edit",), True, 2),
     Exercise("lesson04", "04-ballooning.ipynb", "untouched_fraction", "memory nobody touched",
              ("answer_fraction",), False),
     Exercise("lesson04", "04-ballooning.ipynb", "oom_actual",
