@@ -145,6 +145,8 @@ EXERCISES: tuple[Exercise, ...] = (
              "how far the guest grows back", ("answer_mib",), False),
     Exercise("lesson04", "04-ballooning.ipynb", "cache_app", "a cache that lends",
              ("work/cache.c",), True, 3),
+    Exercise("lesson04", "04-ballooning.ipynb", "lendable_stats",
+             "what the heap could lend (kernel)", ("my_edit",), True, 2),
     Exercise("lesson05", "05-unikernel-vs-linux.ipynb", "syscall_ratio",
              "the price of a system call", ("answer_ratio",), False),
     Exercise("lesson05", "05-unikernel-vs-linux.ipynb", "crypto_share",
@@ -161,6 +163,6 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "lesson01": ("binding", "refusal", "call_cost", "kernel_export"),
     "lesson02": ("cr4", "panic_reading", "strided_gc", "pte_report"),
     "lesson03": ("busiest_stage", "channel_count", "fragment", "upper", "early_drop"),
-    "lesson04": ("untouched_fraction", "oom_actual", "cache_app"),
+    "lesson04": ("untouched_fraction", "oom_actual", "cache_app", "lendable_stats"),
     "lesson05": ("syscall_ratio", "crypto_share", "compute_parity", "counted_getpid"),
 }

@@ -17,7 +17,12 @@ from pathlib import Path
 from ..errors import LabkitError
 from . import CheckResult, failed, passed
 
-__all__ = ["check_untouched_fraction", "check_oom_actual", "check_cache_app"]
+__all__ = ["check_untouched_fraction", "check_oom_actual", "check_cache_app",
+           "check_lendable_stats", "LENDABLE_ARGS"]
+
+#: How :func:`check_lendable_stats` runs managed_heap: a mutator slow enough (1 MiB/s) that
+#: the heap's picture moves little between its report and the host's reading.
+LENDABLE_ARGS = ("rate=1", "live=16")
 
 
 def _run(coro):
@@ -159,3 +164,77 @@ def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
         return passed(name, f"the cache lent {r['lent'] >> 20} MiB in whole slabs, got them "
                             "back, and every slab it kept was intact", 3)
     return failed(name, "; ".join(notes), 3, points)
+
+
+async def _lendable_trial(kernel: Path) -> dict:
+    from ..balloon import Balloon, heap_balloon_event, wait_console
+    from ..machine import Machine
+
+    async with Machine("managed_heap", *LENDABLE_ARGS, memory="256M", balloon="on",
+                       kernel=kernel) as m:
+        await wait_console(m, r"(?m)^ready", 30)
+        b = Balloon(m)
+        await b.wait_stats(timeout=10)      # the first reading is the buffer filled at boot
+        samples = []
+        for _ in range(3):
+            await asyncio.sleep(1.1)            # QEMU asks the guest again every second
+            samples.append((await b.stats()).values)
+        reports = [e for e in map(heap_balloon_event, m.events.events)
+                   if e is not None and e.action == "report"]
+        return {"samples": samples, "reports": reports[-24:], "panic": m.events.panic}
+
+
+def check_lendable_stats(change: object) -> CheckResult:
+    """Exercise 4 (kernel code): the balloon driver tells the host what the app's heap could
+    lend. In ``fill_stats`` (``kernel/drivers/virtio_balloon.c``) the ``disk-caches`` statistic
+    (tag 7) becomes the part of the app's heap that holds no object (``heap_bytes -
+    used_bytes`` of its last report, from ``heap_balloon_get_stats``; 0 with no heap), and
+    ``available-memory`` (tag 6) becomes free memory plus that, as Linux counts its page cache.
+
+    The kernel is built with the change and boots managed_heap (``LENDABLE_ARGS``) in a 256 MiB
+    guest; the host reads the statistics three times. 1 point when ``disk-caches`` matches one
+    of the heap's recent reports to 1.5 MiB; 1 when ``available`` is ``free`` plus it."""
+    from ..errors import LabkitError
+    from ..variant import build_variant
+    from ._run import as_changes
+
+    name = "04.4 what the heap could lend"
+    changes = as_changes(change)
+    if isinstance(changes, str):
+        return failed(name, changes, 2)
+    try:
+        variant = build_variant(changes)
+    except LabkitError as exc:
+        return failed(name, f"the kernel with your change does not build: {exc}", 2)
+    with variant:
+        try:
+            r = _run(_lendable_trial(variant.kernel))
+        except LabkitError as exc:
+            return failed(name, f"managed_heap did not run on your kernel: {exc}", 2)
+    if r["panic"] is not None:
+        return failed(name, "the kernel panicked: " + r["panic"].describe().splitlines()[0], 2)
+    lendable = [e.heap_bytes - e.used_bytes for e in r["reports"]]
+    tolerance = 3 << 19
+    points, notes = 0, []
+    caches = [s.get("disk_caches") or 0 for s in r["samples"]]
+    if lendable and all(any(abs(c - x) <= tolerance for x in lendable) for c in caches):
+        points += 1
+    else:
+        heap = f"{min(lendable) >> 20}-{max(lendable) >> 20} MiB" if lendable else "no report"
+        notes.append(f"disk-caches read {', '.join(f'{c >> 20} MiB' for c in caches)}; the heap "
+                     f"could lend {heap} (heap_bytes - used_bytes) meanwhile")
+    sums = [(s.get("available") or 0) - (s.get("free") or 0) - (s.get("disk_caches") or 0)
+            for s in r["samples"]]
+    if all(abs(d) <= 1 << 16 for d in sums) and any(caches):
+        points += 1
+    elif not any(caches):
+        notes.append("available-memory is just free-memory: it counts nothing of the heap")
+    else:
+        notes.append("available-memory is not free-memory plus disk-caches "
+                     f"(off by {', '.join(f'{d >> 10} KiB' for d in sums)})")
+    if points == 2:
+        s = r["samples"][-1]
+        return passed(name, f"the host sees {s['free'] >> 20} MiB free and "
+                            f"{s['available'] >> 20} MiB available, {s['disk_caches'] >> 20} "
+                            "MiB of it lendable by the app's heap", 2)
+    return failed(name, "; ".join(notes), 2, points)
