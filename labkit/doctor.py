@@ -19,6 +19,8 @@ from .qemuargs import default_runtime_base
 __all__ = ["Check", "run_checks", "format_checks"]
 
 MIN_QEMU = (7, 0)
+#: ``-netdev dgram``, the wire of lesson 03 and of the network tests, is new in QEMU 7.2.
+DGRAM_QEMU = (7, 2)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,23 @@ def _tool_version(tool: str, args: tuple[str, ...] = ("--version",)) -> str | No
     return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else ""
 
 
+def _qemu_version() -> tuple[int, int] | None:
+    m = re.search(r"version (\d+)\.(\d+)", _tool_version(paths.QEMU) or "")
+    return (int(m[1]), int(m[2])) if m else None
+
+
+def check_dgram() -> Check:
+    """Whether QEMU has ``-netdev dgram`` (the lessons' wire); a warning, not a failure: the
+    other lessons run without it."""
+    have = _qemu_version()
+    if have is None or have >= DGRAM_QEMU:
+        return Check("qemu dgram", True, "-netdev dgram (lesson 03's wire)", required=False)
+    return Check("qemu dgram", False,
+                 f"QEMU {have[0]}.{have[1]} has no -netdev dgram (new in "
+                 f"{DGRAM_QEMU[0]}.{DGRAM_QEMU[1]}): lesson 03's wire cannot run",
+                 "install QEMU 7.2 or newer (Debian 12, Ubuntu 24.04)", required=False)
+
+
 def check_qemu() -> Check:
     version = _tool_version(paths.QEMU)
     fix = paths.TOOL_FIXES[paths.QEMU]
@@ -53,7 +72,7 @@ def check_qemu() -> Check:
         return Check("qemu", False, f"cannot read the version of {paths.QEMU}: {version!r}", fix)
     have = (int(m[1]), int(m[2]))
     if have < MIN_QEMU:
-        return Check("qemu", False, f"{version}: too old (PVH boot and dgram netdev need "
+        return Check("qemu", False, f"{version}: too old (labkit needs "
                                     f"{MIN_QEMU[0]}.{MIN_QEMU[1]} or newer)", fix)
     return Check("qemu", True, version)
 
@@ -126,6 +145,7 @@ def run_checks(kvm: bool = False) -> list[Check]:
     """All checks, in the order ``labkit doctor`` prints them."""
     return [
         check_qemu(),
+        check_dgram(),
         check_tool("gcc", why="builds the kernel and apps"),
         check_tool("make", why="builds the kernel and apps"),
         check_python_packages(),
