@@ -89,6 +89,7 @@ void kmain(uint32_t start_info)
     announce_layout();
     cmdline_parse(boot.cmdline, &cmd);         // options, environment, app argv
     lapic_init();                              // interrupt controller, timer
+    console_enable_rx_irq();                   // COM1 input interrupts (I/O APIC)
     clock_init();                              // TSC and timer calibration, RTC
     sched_init();                              // this context becomes the idle thread
     const char *metrics = cmdline_option(&cmd, "metrics");

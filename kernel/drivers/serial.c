@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// 8250/16550 UART driver, polled: 115200 8N1, FIFOs on, no interrupts. Under
-// QEMU the transmitter is always ready, so a write costs one port access.
+// 8250/16550 UART driver: 115200 8N1, FIFOs on. Output is polled (under QEMU
+// the transmitter is always ready, so a write costs one port access); input
+// may raise the UART's interrupt, which MCR's OUT2 lets out to the ISA line.
 #include "serial.h"
 #include "../arch/x86_64/cpu.h"
 
@@ -25,6 +26,8 @@ void serial_putc(uint16_t port, char c)
         cpu_relax();
     outb(port, (uint8_t)c);
 }
+
+void serial_enable_rx_irq(uint16_t port) { outb(port + IER, 0x01); }
 
 bool serial_try_getc(uint16_t port, char *c)
 {

@@ -20,7 +20,8 @@ struct trap_frame {
 };
 enum irq_kind { IRQ_NONE, IRQ_TIMER, IRQ_DEVICE, IRQ_SPURIOUS };
 typedef void (*irq_handler)(struct trap_frame *f, void *ctx);
-// Routes interrupt vector (32..254) to handler; returns false if taken.
+// Routes interrupt vector (32..254) to handler; returns false if taken. The
+// handler acknowledges the interrupt itself (lapic_eoi), when it is ready for the next.
 bool irq_register(unsigned vector, irq_handler h, void *ctx);
 #define TIMER_VECTOR    32
 #define SPURIOUS_VECTOR 255
@@ -51,6 +52,9 @@ bool paging_is_mapped(uintptr_t va, size_t len);
 void clock_init(void);                         // calibrates the TSC and the LAPIC timer
 void lapic_init(void);
 void lapic_eoi(void);
+// Routes I/O APIC input `pin` (an ISA IRQ) to `vector` on LAPIC 0, edge
+// triggered; false when there is no I/O APIC or no such pin (ioapic.c).
+bool ioapic_route(unsigned pin, unsigned vector);
 void timer_arm_ns(uint64_t delta_ns);          // one-shot; 0 cancels
 uint64_t arch_rdtsc(void);
 
