@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import LabkitError
 
-__all__ = ["Trial", "try_app", "try_variant", "as_changes", "name_values"]
+__all__ = ["Trial", "try_app", "try_variant", "as_changes", "variant_or_verdict", "name_values"]
 
 
 @dataclass
@@ -75,6 +75,22 @@ def as_changes(given: object) -> tuple | str:
     return tuple(items)
 
 
+def variant_or_verdict(change: object, name: str, points: float):
+    """The kernel built with a student's ``change`` (a :class:`~labkit.variant.KernelVariant`
+    to use in a ``with``), or the failing :class:`~labkit.exercises.CheckResult` that says why
+    there is none: not a change, a change that does not apply, or one that does not compile."""
+    from ..variant import build_variant
+    from . import failed
+
+    changes = as_changes(change)
+    if isinstance(changes, str):
+        return failed(name, changes, points)
+    try:
+        return build_variant(changes)
+    except LabkitError as exc:
+        return failed(name, f"the kernel with your change does not build: {exc}", points)
+
+
 def try_variant(changes: object, app: str = "hello", *args: str, timeout: float = 20.0,
                 icount: bool = False, source: str | os.PathLike[str] | None = None) -> Trial:
     """Build the kernel with a student's ``changes`` and boot ``app`` on it (or the app
@@ -82,15 +98,11 @@ def try_variant(changes: object, app: str = "hello", *args: str, timeout: float 
     does not boot is returned as ``Trial.error``, never raised. The variant is deleted after
     the boot (the machine keeps its console and events)."""
     from ..machine import run_sync
-    from ..variant import build_variant
+    from . import CheckResult
 
-    checked = as_changes(changes)
-    if isinstance(checked, str):
-        return Trial(checked)
-    try:
-        variant = build_variant(checked)
-    except LabkitError as exc:
-        return Trial(f"the kernel with your change does not build: {exc}")
+    variant = variant_or_verdict(changes, "", 0)
+    if isinstance(variant, CheckResult):
+        return Trial(variant.message)
     with variant:
         if source is not None:
             return try_app(source, *args, timeout=timeout, icount=icount, kernel=variant.kernel)

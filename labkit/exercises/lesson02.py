@@ -181,17 +181,12 @@ def check_pte_report(change: object) -> CheckResult:
 
     from ..errors import LabkitError
     from ..machine import run_sync
-    from ..variant import build_variant
-    from ._run import as_changes
+    from ._run import variant_or_verdict
 
     name = "02.4 the entry behind the fault"
-    changes = as_changes(change)
-    if isinstance(changes, str):
-        return failed(name, changes, 2)
-    try:
-        variant = build_variant(changes)
-    except LabkitError as exc:
-        return failed(name, f"the kernel with your change does not build: {exc}", 2)
+    variant = variant_or_verdict(change, name, 2)
+    if isinstance(variant, CheckResult):
+        return variant
     runs: dict[str, tuple[object, str]] = {}
     with variant, tempfile.TemporaryDirectory(prefix="labkit-check-") as tmp:
         try:

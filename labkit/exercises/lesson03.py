@@ -205,17 +205,12 @@ def check_early_drop(change: object, count: int = 100) -> CheckResult:
     before and after in the message."""
     from ..errors import LabkitError
     from ..net.bench import noport_costs
-    from ..variant import build_variant
-    from ._run import as_changes
+    from ._run import variant_or_verdict
 
     name = "03.5 drop early"
-    changes = as_changes(change)
-    if isinstance(changes, str):
-        return failed(name, changes, 2)
-    try:
-        variant = build_variant(changes)
-    except LabkitError as exc:
-        return failed(name, f"the kernel with your change does not build: {exc}", 2)
+    variant = variant_or_verdict(change, name, 2)
+    if isinstance(variant, CheckResult):
+        return variant
     with variant:
         try:
             yours, drops = _sync(noport_costs("channels", count, kernel=variant.kernel))

@@ -195,17 +195,12 @@ def check_lendable_stats(change: object) -> CheckResult:
     guest; the host reads the statistics three times. 1 point when ``disk-caches`` matches one
     of the heap's recent reports to 1.5 MiB; 1 when ``available`` is ``free`` plus it."""
     from ..errors import LabkitError
-    from ..variant import build_variant
-    from ._run import as_changes
+    from ._run import variant_or_verdict
 
     name = "04.4 what the heap could lend"
-    changes = as_changes(change)
-    if isinstance(changes, str):
-        return failed(name, changes, 2)
-    try:
-        variant = build_variant(changes)
-    except LabkitError as exc:
-        return failed(name, f"the kernel with your change does not build: {exc}", 2)
+    variant = variant_or_verdict(change, name, 2)
+    if isinstance(variant, CheckResult):
+        return variant
     with variant:
         try:
             r = _run(_lendable_trial(variant.kernel))

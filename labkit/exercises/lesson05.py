@@ -63,18 +63,12 @@ def check_counted_getpid(change: object) -> CheckResult:
     import tempfile
     from pathlib import Path
 
-    from ..errors import LabkitError
-    from ..variant import build_variant
-    from ._run import as_changes
+    from ._run import variant_or_verdict
 
     name = "05.4 a counted getpid"
-    changes = as_changes(change)
-    if isinstance(changes, str):
-        return failed(name, changes, 2)
-    try:
-        variant = build_variant(changes)
-    except LabkitError as exc:
-        return failed(name, f"the kernel with your change does not build: {exc}", 2)
+    variant = variant_or_verdict(change, name, 2)
+    if isinstance(variant, CheckResult):
+        return variant
     with variant, tempfile.TemporaryDirectory(prefix="labkit-check-") as tmp:
         probe = Path(tmp) / "count_probe.c"
         probe.write_text(COUNT_PROBE)
