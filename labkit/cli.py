@@ -280,6 +280,24 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0 if report.all_passed else 1
 
 
+def cmd_student_copy(args: argparse.Namespace) -> int:
+    """Runs ``scripts/student_copy.py`` of this repository (it needs no labkit, so that an
+    instructor can also run it alone)."""
+    import importlib.util
+
+    from . import paths
+
+    script = paths.repo_root() / "scripts" / "student_copy.py"
+    if not script.is_file():
+        raise LabkitError(f"{script} not found: `labkit student-copy` needs the lab's "
+                          "repository (set LABKIT_ROOT to it)")
+    spec = importlib.util.spec_from_file_location("student_copy", script)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    argv = [args.out] + (["--notebooks", args.notebooks] if args.notebooks else [])
+    return int(module.main(argv))
+
+
 # ------------------------------------------------------------------------------ parser
 def _add_machine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("app", help="app name (images/APP.cpio), a C file (my.c) or an app .so")
@@ -439,6 +457,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the exercises and their points")
     p.add_argument("--verbose", "-v", action="store_true", help="a line for every cell")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("student-copy", help="write the lessons without their solutions "
+                                            "(scripts/student_copy.py)", formatter_class=fmt,
+                       description="Copy the lessons into OUT without the cells tagged "
+                                   "'solution' and the folded discussions, outputs stripped, "
+                                   "with an empty work/ folder; the check cells stay. Exits 1 "
+                                   "if any solution text survived.",
+                       epilog="example:\n  labkit student-copy ~/student-copy\n"
+                              "  labkit grade --notebooks ~/student-copy")
+    p.add_argument("out", metavar="OUT", help="folder to write the copy into")
+    p.add_argument("--notebooks", metavar="DIR",
+                   help="the lessons to copy (default: the repository's notebooks/)")
+    p.set_defaults(func=cmd_student_copy)
     return parser
 
 

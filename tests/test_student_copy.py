@@ -94,3 +94,12 @@ def test_the_copy_runs_and_its_checks_fail_politely(copy_dir, path):
     verdicts = [o for o in run.outputs if "[PASS]" in o or "[FAIL]" in o or "[SKIP]" in o]
     assert verdicts, f"{path.name}: no check ran"
     assert not [o for o in verdicts if "[PASS]" in o], verdicts
+
+
+def test_the_command_line_writes_the_same_copy(tmp_path, copy_dir):
+    from labkit.cli import main
+
+    assert main(["student-copy", str(tmp_path / "cli")]) == 0
+    for path in NOTEBOOKS:
+        assert (tmp_path / "cli" / path.name).read_text() == (copy_dir / path.name).read_text()
+    assert (tmp_path / "cli" / "work").is_dir()
