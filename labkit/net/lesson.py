@@ -3,13 +3,15 @@
 per-stage costs as a table and a figure, a live plot of where packets are processed, and the
 small experiments the cells run (a UDP burst, a malformed flood, HTTP through hostfwd).
 
-Figures are matplotlib; the diagram is graphviz; nothing here needs ipywidgets.
+Figures are matplotlib; the diagram is graphviz; the live plot shows itself in an
+ipywidgets Image when ipywidgets is there (in a script it is a figure alone).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import shutil
 import subprocess
 import time
@@ -97,21 +99,37 @@ def plot_costs(costs: Mapping[str, PathCosts]):
 
 
 class LivePlot:
-    """A matplotlib figure of frames per second processed in the interrupt and in threads,
-    redrawn from the machine's ``net`` samples by a background asyncio task while other cells
-    (or threads) run. With the ipympl backend (``%matplotlib widget``) it updates in place."""
+    """A plot of frames per second processed in the interrupt and in threads, redrawn from the
+    machine's ``net`` samples by a background asyncio task while other cells, threads or the
+    rest of its own cell run.
+
+    It is drawn with Agg into an ``ipywidgets.Image``: a widget update goes from the kernel to
+    the browser with no reply needed, so the picture moves while its cell still runs. (An
+    ipympl canvas redraws when the browser asks, and the kernel reads that request only
+    between cells.) ``fig`` is the matplotlib figure; outside Jupyter there is no widget."""
 
     def __init__(self, machine: Any, period: float = 0.25) -> None:
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
         self.machine, self.period = machine, period
-        self.fig, self.ax = plt.subplots(figsize=(8, 2.4))
+        self.fig = Figure(figsize=(8, 2.4), dpi=96)
+        FigureCanvasAgg(self.fig)
+        self.ax = self.fig.subplots()
         self.lines = {k: self.ax.plot([], [], label=label)[0]
                       for k, label in (("rx_classic", "work in the interrupt"),
                                        ("rx_channel", "work in the reading thread"))}
         self.ax.set_xlabel("seconds")
         self.ax.set_ylabel("frames / s")
         self.ax.legend(loc="upper left", fontsize="small")
+        self.fig.tight_layout()
+        self.image: Any = None
+        try:
+            import ipywidgets
+
+            self.image = ipywidgets.Image(format="png")
+        except ImportError:                      # a script: no widget, the figure alone
+            pass
         self._task: asyncio.Task | None = None
         self.t0 = time.monotonic()
         self.points: dict[str, list[tuple[float, float]]] = {k: [] for k in self.lines}
@@ -129,7 +147,13 @@ class LivePlot:
             line.set_data(xs, ys)
         self.ax.relim()
         self.ax.autoscale_view()
-        self.fig.canvas.draw_idle()
+        self._render()
+
+    def _render(self) -> None:
+        if self.image is not None:
+            png = io.BytesIO()
+            self.fig.savefig(png, format="png")
+            self.image.value = png.getvalue()
 
     async def _run(self) -> None:
         while True:
@@ -138,6 +162,12 @@ class LivePlot:
             await asyncio.sleep(self.period)
 
     def start(self) -> LivePlot:
+        """Show the plot (in a notebook) and start redrawing it every ``period`` seconds."""
+        if self.image is not None:
+            from IPython.display import display
+
+            self._render()
+            display(self.image)
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 
