@@ -20,10 +20,11 @@ scripts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,22 +107,29 @@ def _machine(app: str, path: str, net: Any, icount: bool, metrics_ms: int,
                    **({"kernel": kernel} if kernel is not None else {}))
 
 
-async def udp_costs(path: str, count: int = 200) -> PathCosts:
-    """Instructions per UDP echo (request in, reply out) by stage, under icount."""
-    m = await _machine("netecho", path, "wire", True, 100).start()
+@contextlib.asynccontextmanager
+async def _warm_netecho(path: str, kernel: Any = None) -> AsyncIterator[tuple[Any, Wire]]:
+    """netecho under icount on ``path``, on ``kernel`` (a variant) or the stock one, with its
+    wire; warmed up (ARP, caches, first faults) by 20 echoes."""
+    m = await _machine("netecho", path, "wire", True, 100, kernel).start()
     try:
         await m.console.wait_for("netecho:", 30)
         with Wire.attach(m) as wire:
-            for i in range(20):                       # warm up: ARP, caches, first faults
+            for i in range(20):
                 await asyncio.to_thread(wire.udp, 7, b"warm %d" % i)
-
-            def burst() -> None:
-                for _ in range(count):
-                    assert wire.udp(7, b"x" * 64, sport=41000) == b"x" * 64
-
-            return await _measure(m, burst, count, "UDP echo", path)
+            yield m, wire
     finally:
         await m.close()
+
+
+async def udp_costs(path: str, count: int = 200) -> PathCosts:
+    """Instructions per UDP echo (request in, reply out) by stage, under icount."""
+    async with _warm_netecho(path) as (m, wire):
+        def burst() -> None:
+            for _ in range(count):
+                assert wire.udp(7, b"x" * 64, sport=41000) == b"x" * 64
+
+        return await _measure(m, burst, count, "UDP echo", path)
 
 
 async def noport_costs(path: str, count: int = 100, port: int = 5555,
@@ -132,23 +140,15 @@ async def noport_costs(path: str, count: int = 100, port: int = 5555,
     handled and that the guest still serves (it is counted in, a 1/``count`` error)."""
     from .lesson import drop_reasons
 
-    m = await _machine("netecho", path, "wire", True, 100, kernel).start()
-    try:
-        await m.console.wait_for("netecho:", 30)
-        with Wire.attach(m) as wire:
-            for i in range(20):                       # warm up: ARP, caches, first faults
-                await asyncio.to_thread(wire.udp, 7, b"warm %d" % i)
+    async with _warm_netecho(path, kernel) as (m, wire):
+        def burst() -> None:
+            for _ in range(count):
+                wire.send(fr.udp_frame(wire.guest_mac, wire.mac, wire.ips[0], wire.guest_ip,
+                                       41002, port, b"anyone there?"))
+            assert wire.udp(7, b"still here", sport=41003) == b"still here"
 
-            def burst() -> None:
-                for _ in range(count):
-                    wire.send(fr.udp_frame(wire.guest_mac, wire.mac, wire.ips[0], wire.guest_ip,
-                                           41002, port, b"anyone there?"))
-                assert wire.udp(7, b"still here", sport=41003) == b"still here"
-
-            costs = await _measure(m, burst, count, "UDP to a closed port", path)
-            return costs, drop_reasons(m)
-    finally:
-        await m.close()
+        costs = await _measure(m, burst, count, "UDP to a closed port", path)
+        return costs, drop_reasons(m)
 
 
 def _http_requests(port: int, count: int, target: str = "/hello") -> float:
