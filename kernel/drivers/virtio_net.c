@@ -139,7 +139,10 @@ static void interrupt(struct trap_frame *f, void *ctx)
     struct stage_mark m = stage_begin(CTX_IRQ, ST_DRIVER);
     receive_all();
     refill_rx();
-    drain_backlog();
+    if (vn.backlog_head)
+        drain_backlog();                     // frames wait: completions interrupt until they go
+    else
+        reclaim_tx();
     stage_end(m);
 }
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ..errors import LabkitError
 
-__all__ = ["Trial", "try_app", "try_variant", "as_changes", "variant_or_verdict", "name_values"]
+__all__ = ["Trial", "try_app", "try_variant", "as_changes", "variant_or_verdict", "run_async",
+           "name_values"]
 
 
 @dataclass
@@ -60,6 +61,14 @@ def try_app(source: str | os.PathLike[str], *args: str, timeout: float = 20.0,
         return Trial(None, machine)
     finally:
         shutil.rmtree(out, ignore_errors=True)   # the machine has ended: its files are done
+
+
+def run_async(coro: object, timeout: float | None = 120.0) -> object:
+    """Run a coroutine from a check and return its result: on labkit's loop thread, so it
+    works from a script and inside a notebook's running event loop alike."""
+    from ..machine import _LoopThread
+
+    return _LoopThread.get().call(coro, timeout=timeout)  # type: ignore[arg-type]
 
 
 def as_changes(given: object) -> tuple | str:

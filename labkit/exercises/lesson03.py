@@ -16,18 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from . import CheckResult, failed, passed
+from ._run import run_async
 
 __all__ = ["check_busiest_stage", "check_channel_count", "check_fragment", "check_upper",
            "check_early_drop", "TRAFFIC"]
 
 #: The traffic of exercise 2: (kind, count) sent to netecho on the channels path.
 TRAFFIC = (("ping", 10), ("udp to port 7 (bound)", 20), ("udp to port 4444 (unbound)", 5))
-
-
-def _sync(coro: Any) -> Any:
-    from ..machine import _LoopThread
-
-    return _LoopThread.get().call(coro, timeout=120)
 
 
 async def _with_netecho(path: str, work: Any, app: str = "netecho", initrd: Any = None,
@@ -54,7 +49,7 @@ def check_busiest_stage(answer: str) -> CheckResult:
     from ..net.bench import udp_costs
 
     name = "03.1 the busiest stage"
-    costs = _sync(udp_costs("channels", 50))
+    costs = run_async(udp_costs("channels", 50))
     ranked = sorted((s for s in costs.stages if s.stage != "tx"), key=lambda s: -s.thread)
     best = ranked[0]
     given = str(answer or "").strip().lower()
@@ -85,7 +80,7 @@ def check_channel_count(answer: int) -> CheckResult:
             wire.send(_udp_to(4444, i))
 
     try:
-        _, m = _sync(_with_netecho("channels", traffic))
+        _, m = run_async(_with_netecho("channels", traffic))
         samples = net_samples(m)
         measured = samples[-1]["rx_channel"] if samples else -1   # counted from boot
     except Exception as exc:  # noqa: BLE001 - a broken machine is reported, not raised
@@ -137,7 +132,7 @@ def check_fragment(frame: bytes) -> CheckResult:
         return [e.data for e in m.events.events if getattr(e, "ev", None) == "net_drops"]
 
     try:
-        _, m = _sync(_with_netecho("classic", send))
+        _, m = run_async(_with_netecho("classic", send))
     except Exception as exc:  # noqa: BLE001
         return failed(name, f"the measurement failed: {exc}")
     series = drops(m)
@@ -182,7 +177,8 @@ def check_upper(source: str | os.PathLike[str]) -> CheckResult:
 
     for path in ("classic", "channels"):
         try:
-            got, _ = _sync(_with_netecho(path, ask, app=app.name, initrd=app.archive, ready="net:"))
+            got, _ = run_async(_with_netecho(path, ask, app=app.name, initrd=app.archive,
+                                             ready="net:"))
         except Exception as exc:  # noqa: BLE001
             return failed(name, f"on net={path} the server did not answer: {exc}")
         if got != [w.upper() for w in words]:
@@ -213,11 +209,11 @@ def check_early_drop(change: object, count: int = 100) -> CheckResult:
         return variant
     with variant:
         try:
-            yours, drops = _sync(noport_costs("channels", count, kernel=variant.kernel))
+            yours, drops = run_async(noport_costs("channels", count, kernel=variant.kernel))
         except (LabkitError, AssertionError, TimeoutError) as exc:
             return failed(name, f"netecho on your kernel stopped serving: "
                                 f"{exc or type(exc).__name__}", 2)
-    stock, _ = _sync(noport_costs("channels", count))
+    stock, _ = run_async(noport_costs("channels", count))
     points, notes = 0, []
     if drops.get("udp_noport") == count:
         points += 1

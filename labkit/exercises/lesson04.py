@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import LabkitError
 from . import CheckResult, failed, passed
+from ._run import run_async
 
 __all__ = ["check_untouched_fraction", "check_oom_actual", "check_cache_app",
            "check_lendable_stats", "LENDABLE_ARGS"]
@@ -23,13 +24,6 @@ __all__ = ["check_untouched_fraction", "check_oom_actual", "check_cache_app",
 #: How :func:`check_lendable_stats` runs managed_heap: a mutator slow enough (1 MiB/s) that
 #: the heap's picture moves little between its report and the host's reading.
 LENDABLE_ARGS = ("rate=1", "live=16")
-
-
-def _run(coro):
-    """Run a coroutine from a check, also inside a notebook's running event loop."""
-    from ..machine import _LoopThread
-
-    return _LoopThread.get().call(coro, timeout=120)
 
 
 def _number(answer: object) -> float | None:
@@ -58,7 +52,7 @@ def check_untouched_fraction(answer: float, tolerance: float = 0.1) -> CheckResu
     if value > 1.5:
         return failed(name, "a fraction is between 0 and 1 (did you give a percentage?)")
     try:
-        measured = _run(_untouched_fraction())
+        measured = run_async(_untouched_fraction())
     except LabkitError as exc:
         return failed(name, f"the measurement failed: {exc}")
     if abs(value - measured) <= tolerance:
@@ -78,7 +72,7 @@ def check_oom_actual(answer_mib: float, tolerance: float = 6.0) -> CheckResult:
     if value is None:
         return failed(name, f"give a number of MiB, not {answer_mib!r}")
     try:
-        trial = _run(oom_trial("deflate-on-oom"))
+        trial = run_async(oom_trial("deflate-on-oom"))
     except LabkitError as exc:
         return failed(name, f"the measurement failed: {exc}")
     measured = trial.actual_after / MIB
@@ -141,7 +135,7 @@ def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
         detail = getattr(exc, "output", "") or ""
         return failed(name, f"it does not compile: {exc}\n{detail}".strip(), 3)
     try:
-        r = _run(_cache_trial(app.name, app.archive))
+        r = run_async(_cache_trial(app.name, app.archive))
     except LabkitError as exc:
         return failed(name, f"it does not boot: {exc}", 3)
     if r["panic"] is not None:
@@ -203,7 +197,7 @@ def check_lendable_stats(change: object) -> CheckResult:
         return variant
     with variant:
         try:
-            r = _run(_lendable_trial(variant.kernel))
+            r = run_async(_lendable_trial(variant.kernel))
         except LabkitError as exc:
             return failed(name, f"managed_heap did not run on your kernel: {exc}", 2)
     if r["panic"] is not None:

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from . import CheckResult, failed, passed
-from ._run import name_values
+from ._run import name_values, run_async
 
 __all__ = ["check_syscall_ratio", "check_crypto_share", "check_compute_parity"]
 
@@ -28,12 +28,6 @@ def _no_linux(name: str) -> CheckResult | None:
         return None
     return CheckResult(name, 0, 0, "not checked here: no Linux guest on this machine ("
                        + why.splitlines()[0] + ")")
-
-
-def _sync(coro: Any) -> Any:
-    from ..machine import _LoopThread
-
-    return _LoopThread.get().call(coro)
 
 
 def _ticks(machine: Any, key: str) -> float | None:
@@ -62,7 +56,7 @@ def check_syscall_ratio(answer: float, tolerance: float = 0.10) -> CheckResult:
             run("syscall_bench", "2000", icount=0, timeout=60),
             linux.run_linux("syscall_bench", "2000", icount=0, timeout=90))
 
-    uni, lin = _sync(both())
+    uni, lin = run_async(both(), timeout=None)
     u, x = _ticks(uni, "getpid_ticks_per_call"), _ticks(lin, "getpid_ticks_per_call")
     if not u or x is None:
         return failed(name, "syscall_bench did not report getpid_ticks_per_call on both guests")
@@ -97,7 +91,7 @@ def check_crypto_share(answer: float, tolerance: float = 0.03) -> CheckResult:
             linux.run_linux("hello", icount=0, timeout=90),
             linux.run_linux("hello", icount=0, timeout=90, kernel_args=["cryptomgr.notests"]))
 
-    full, lean = _sync(both())
+    full, lean = run_async(both(), timeout=None)
     try:
         a = full.events.milestones["app_exec"].tsc
         b = lean.events.milestones["app_exec"].tsc
@@ -139,7 +133,7 @@ def check_compute_parity(source: str | os.PathLike[str], tolerance: float = 0.05
             run(app.name, initrd=app.archive, icount=0, timeout=60),
             linux.run_linux(app.name, guest=guest, icount=0, timeout=90))
 
-    uni, lin = _sync(both())
+    uni, lin = run_async(both(), timeout=None)
     u, x = _ticks(uni, "ticks"), _ticks(lin, "ticks")
     if u is None or x is None:
         return failed(name, "no 'ticks N' line on "
