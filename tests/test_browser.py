@@ -216,6 +216,16 @@ def _ran(prompt: str) -> bool:
     return prompt == "folded" or re.fullmatch(r"\[\d+\]:", prompt) is not None
 
 
+def _unrun(prompts: list[str], idle: bool) -> list[int]:
+    """The code cells that did not run. Run All runs the cells in order, so a cell that still
+    shows [*] while the kernel is idle and a later cell has its number did run: JupyterLab
+    missed its reply (seen once in lesson 04, after its longest cell)."""
+    numbered = [i for i, p in enumerate(prompts) if re.fullmatch(r"\[\d+\]:", p)]
+    last = max(numbered, default=-1)
+    return [i for i, p in enumerate(prompts)
+            if not _ran(p) and not (idle and p == "[*]:" and i < last)]
+
+
 def _run_all(page) -> None:
     """Run > Run All Cells, from JupyterLab's menu bar. A kernel that says idle may still be
     connecting, and drops what it is sent then: ask again if nothing started."""
@@ -240,7 +250,7 @@ def _wait_until_run(page, timeout: float) -> tuple[dict, dict[int, set[int]]]:
         state = page.evaluate(_STATE_JS)
         for i, h in enumerate(page.evaluate(_CANVASES_JS)):
             images.setdefault(i, set()).add(h)
-        done = all(_ran(p) for p in state["prompts"])
+        done = not _unrun(state["prompts"], state["busy"] == "idle")
         running = any(p == "[*]:" for p in state["prompts"])
         if done:
             return state, images
@@ -271,7 +281,7 @@ await m_b.console.wait_for("netecho:", 20)
 wire_b = Wire.attach(m_b)
 live_b = lesson.LivePlot(m_b).start()
 print("live plot running")
-await asyncio.to_thread(lesson.udp_burst, wire_b, 8.0)   # the cell runs on while it draws
+await asyncio.to_thread(lesson.udp_burst, wire_b, 6.0)   # the cell runs on while it draws
 """
 
 
@@ -337,7 +347,7 @@ def test_lesson_runs_in_the_browser(lab, browser, name):
         _open(page, lab, name)
         _run_all(page)
         state, images = _wait_until_run(page, RUN_TIMEOUT)
-        unrun = [i for i, p in enumerate(state["prompts"]) if not _ran(p)]
+        unrun = _unrun(state["prompts"], state["busy"] == "idle")
         assert not state["errors"], f"{name}: a cell raised: {state['errors'][0]}"
         assert not unrun, f"{name}: code cells {unrun} did not run within {RUN_TIMEOUT} s"
         body = page.locator(".jp-Notebook").inner_text()
@@ -354,6 +364,8 @@ def test_lesson_runs_in_the_browser(lab, browser, name):
             cell = _add_cell(page, LIVE_CELL, "live plot running")
             drawn = _pictures(page, cell, 4.0)
             assert drawn >= 3, f"{name}: the live plot drew {drawn} different images in 4 s"
+            cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(
+                timeout=60_000)                    # let the cell end before the kernel does
         if name.startswith("02"):
             rips = _step_in_the_browser(page)
             assert None not in rips and len(set(rips)) == 3, \
