@@ -3,6 +3,17 @@
 
 Each subcommand is a thin layer over the library; ``labkit SUBCOMMAND --help`` says what it
 does, with an example. ``labkit run`` exits with the app's own exit status.
+
+A mistake on the command line gets one line on stderr, never a Python traceback, and one of
+two statuses (docs/labkit-cli.md has the table of bad inputs and their answers):
+
+- :data:`USAGE_STATUS` (2): labkit cannot parse the command line (an unknown option, a size
+  that is not one, ``--env`` without ``=``);
+- :data:`ERROR_STATUS` (125): the command line is well formed but labkit cannot do it (no
+  such file, an app that was never built, no kernel sources, a missing tool, a compiler
+  error).
+
+``LABKIT_TRACEBACK=1`` shows the traceback of an unexpected operating-system error.
 """
 
 from __future__ import annotations
@@ -10,24 +21,86 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shlex
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
-from .errors import LabkitError
+from .errors import LabkitError, UsageError
 
-__all__ = ["main", "build_parser", "ERROR_STATUS"]
+__all__ = ["main", "build_parser", "ERROR_STATUS", "USAGE_STATUS"]
 
-#: Exit status when labkit itself fails (bad option, missing image, compiler error): an app
-#: status is at most 63 in QEMU's exit path and the kernel's own statuses are 129 and up.
+#: Exit status when labkit itself fails (missing file or image, compiler error, no QEMU), as
+#: env(1) and timeout(1) use it: the kernel's own statuses are 124 (timeout) and 129 and up.
 ERROR_STATUS = 125
+#: Exit status for a command line labkit cannot parse (as argparse and most tools use it).
+USAGE_STATUS = 2
 
 
 def _print_err(message: str) -> None:
     print(f"labkit: {message}", file=sys.stderr)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error: the mistake and where the help is, no usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_STATUS, f"{self.prog}: error: {message} (`{self.prog} --help` "
+                                "lists the options)\n")
+
+
+# ------------------------------------------------------------------------------ values
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)([KMGT]?)(i?B)?", re.IGNORECASE)
+
+
+def memory_size(text: str) -> str:
+    """A guest RAM size as QEMU's ``-m`` takes it (``128M``, ``1G``, ``512``: MiB without a
+    suffix); raises :class:`argparse.ArgumentTypeError` for anything else."""
+    m = _SIZE.fullmatch(text.strip())
+    if m is None or float(m[1]) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a memory size: give a positive number with an optional K, M or "
+            "G suffix, e.g. 128M")
+    return f"{m[1]}{m[2].upper() or 'M'}"
+
+
+def _positive(kind: type, what: str):
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    convert.__name__ = what  # argparse names the type in some messages
+    return convert
+
+
+_COUNT = _positive(int, "a whole number of 1 or more")
+_SECONDS = _positive(float, "a number of seconds above 0")
+
+
+def env_assignment(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` for ``--env``: NAME starts with an upper-case letter (that is how the
+    kernel tells a variable from an option) and holds no space."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    if not name[:1].isupper() or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise argparse.ArgumentTypeError(
+            f"{name!r} cannot name an environment variable: it must start with an upper-case "
+            "letter (that is how the kernel tells it from an option) and hold only letters, "
+            "digits and _")
+    if any(c.isspace() for c in value):
+        raise argparse.ArgumentTypeError(f"the value of {name} holds a space, which the "
+                                         "kernel command line cannot carry")
+    return name, value
 
 
 # ------------------------------------------------------------------------------ doctor
@@ -65,20 +138,17 @@ def _machine_options(args: argparse.Namespace) -> dict:
     if args.metrics:
         options["options"] = {"metrics": args.metrics}
     if args.env:
-        env = {}
-        for item in args.env:
-            name, sep, value = item.partition("=")
-            if not sep:
-                raise LabkitError(f"--env wants NAME=VALUE, not {item!r}")
-            env[name] = value
-        options["env"] = env
+        options["env"] = dict(args.env)
     if args.kernel:
         options["kernel"] = Path(args.kernel)
     return options
 
 
-def _resolve_app(app: str, data_files: Sequence[str] = ()) -> tuple[str, dict]:
-    """An app name, or a C source to compile; returns (app name, extra Machine options)."""
+def _resolve_app(app: str, data_files: Sequence[str] = ()) -> tuple[str, dict, Path | None]:
+    """An app name, a C source to compile or a ``.so`` to pack; returns (app name, extra
+    Machine options, the app's object file when labkit made or was given one)."""
+    if not app.strip():
+        raise UsageError("the app name is empty: name a built app (hello), a C file or a .so")
     if app.endswith(".c"):
         from .build import compile_app
 
@@ -86,15 +156,19 @@ def _resolve_app(app: str, data_files: Sequence[str] = ()) -> tuple[str, dict]:
         if compiled.warnings:
             print(compiled.warnings.rstrip(), file=sys.stderr)
         print(f"labkit: compiled {app} -> {compiled.object}", file=sys.stderr)
-        return compiled.name, {"initrd": compiled.archive}
+        return compiled.name, {"initrd": compiled.archive}, compiled.object
     if app.endswith(".so"):
-        from . import cpio
+        from .build import pack_object
 
-        so = Path(app).resolve()
-        archive = Path(os.environ.get("TMPDIR", "/tmp")) / f"labkit-{os.getpid()}-{so.stem}.cpio"
-        cpio.write_archive(archive, [so, *data_files])
-        return so.stem, {"initrd": archive}
-    return app, {}
+        packed = pack_object(app, data_files)
+        return packed.name, {"initrd": packed.archive}, packed.object
+    if "/" in app or Path(app).exists():
+        raise LabkitError(f"{app}: not something labkit boots: name a built app (hello), a C "
+                          "file (my.c) or an app object (my.so)")
+    if data_files:
+        raise UsageError("--data packs files with a C file or a .so; a built app's archive "
+                         f"({app}) is fixed: rebuild it with its files instead")
+    return app, {}, None
 
 
 async def _add_accel(options: dict, requested: str) -> None:
@@ -110,7 +184,7 @@ async def _run(args: argparse.Namespace) -> int:
     from .machine import Machine
     from .outcome import Exited, Panicked
 
-    app, extra = _resolve_app(args.app, args.data)
+    app, extra, _ = _resolve_app(args.app, args.data)
     options = {**_machine_options(args), **extra}
     await _add_accel(options, args.accel)
     machine = Machine(app, *args.args, echo=None if args.quiet else sys.stdout, **options)
@@ -161,14 +235,14 @@ async def _debug(args: argparse.Namespace) -> int:
     from . import paths
     from .debugger import predict_app_base
     from .machine import Machine
+    from .outcome import Killed
 
-    app, extra = _resolve_app(args.app, args.data)
+    app, extra, so = _resolve_app(args.app, args.data)
     options = {**_machine_options(args), **extra, "paused": True, "gdb": True}
     await _add_accel(options, args.accel)
     machine = Machine(app, *args.args, echo=sys.stdout, **options)
     async with machine:
-        so = extra.get("initrd")
-        so_path = (Path(so).with_suffix(".so") if so else paths.app_object(app))
+        so_path = so or paths.app_object(app)
         base = predict_app_base(machine)
         command = machine.gdb_command(so_path if so_path.is_file() else None, base)
         print("labkit: the machine is paused at its first instruction; attach gdb with:",
@@ -178,8 +252,15 @@ async def _debug(args: argparse.Namespace) -> int:
         if args.gdb:
             proc = await asyncio.create_subprocess_exec(*command)
             await proc.wait()
-            await machine.kill()
+            if machine.state.alive:   # gdb quit or detached: the session is over
+                await machine.kill()
+                _print_err("gdb ended; the machine was stopped")
+                return 0
         outcome = await machine.wait(args.timeout)
+    if isinstance(outcome, Killed) and outcome.signal is None and machine.qemu_status == 0:
+        # gdb's `kill` makes QEMU exit(0) at once: no QMP event, no guest exit
+        _print_err("the debugger ended the machine (gdb's kill)")
+        return 0
     _print_err(outcome.describe())
     return outcome.status
 
@@ -304,25 +385,29 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("args", nargs="*", help="arguments for the app (after --)")
     p.add_argument("--machine", choices=("pc", "q35", "microvm"), default="pc",
                    help="QEMU machine type (default pc)")
-    p.add_argument("--memory", "-m", default="128M", help="guest RAM (default 128M)")
-    p.add_argument("--smp", type=int, default=1, help="virtual CPUs (default 1)")
+    p.add_argument("--memory", "-m", default="128M", type=memory_size,
+                   help="guest RAM (default 128M)")
+    p.add_argument("--smp", type=_COUNT, default=1,
+                   help="virtual CPUs (default 1)")
     p.add_argument("--accel", choices=("tcg", "kvm", "auto"), default="tcg",
                    help="tcg (default), kvm, or auto (probe KVM with a short boot)")
     p.add_argument("--icount", action="store_true",
                    help="-icount shift=0: the TSC counts guest instructions exactly")
-    p.add_argument("--metrics", type=int, metavar="MS", help="COM2 metric sample every MS ms")
-    p.add_argument("--env", action="append", metavar="NAME=VALUE",
+    p.add_argument("--metrics", type=_COUNT, metavar="MS",
+                   help="COM2 metric sample every MS ms")
+    p.add_argument("--env", action="append", metavar="NAME=VALUE", type=env_assignment,
                    help="environment variable for the app (repeatable)")
     p.add_argument("--data", action="append", default=[], metavar="FILE",
                    help="data file to pack with a compiled app (repeatable)")
     p.add_argument("--kernel", help="kernel ELF to boot (default images/kernel.elf)")
-    p.add_argument("--timeout", type=float, default=60.0,
+    p.add_argument("--timeout", type=_SECONDS,
+                   default=60.0,
                    help="kill the machine after this many seconds (default 60)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="labkit", formatter_class=fmt,
         description="The unikernel lab's bench: build, boot, inspect and debug the kernel.",
         epilog="examples:\n  labkit doctor\n  labkit build\n  labkit run hello -- 3\n"
@@ -343,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the kernel Makefile, which writes images/.",
                        epilog="example:\n  labkit build\n  labkit build -j2")
     p.add_argument("targets", nargs="*", help="make targets (default: all)")
-    p.add_argument("-j", "--jobs", type=int, help="parallel make jobs")
+    p.add_argument("-j", "--jobs", type=_COUNT, help="parallel make jobs")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("run", help="boot an app and exit with its status", formatter_class=fmt,
@@ -408,10 +493,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the table between the 'labkit bench' markers of FILE")
     p.add_argument("--load", metavar="JSON",
                    help="measure nothing: print (and --plot, --markdown) a saved record")
-    p.add_argument("--runs", type=int, help="wall-time runs per figure, median (default 5)")
+    p.add_argument("--runs", type=_COUNT, help="wall-time runs per figure, median (default 5)")
     p.add_argument("--machine", choices=("pc", "q35", "microvm"), default="pc")
-    p.add_argument("--memory", "-m", default="128M", help="guest RAM (default 128M)")
-    p.add_argument("--iterations", type=int, help="syscall_bench iterations (default 20000)")
+    p.add_argument("--memory", "-m", default="128M", type=memory_size,
+                   help="guest RAM (default 128M)")
+    p.add_argument("--iterations", type=_COUNT, help="syscall_bench iterations (default 20000)")
     p.add_argument("--only", action="append", metavar="GROUP",
                    choices=("size", "boot", "syscall", "memory", "net", "balloon"),
                    help="run only this group (repeatable)")
@@ -450,9 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-solutions", action="store_true",
                    help="leave out the cells tagged 'solution' (grade the student's answers "
                         "in the full notebooks)")
-    p.add_argument("--cell-timeout", type=int, default=120, metavar="S",
+    p.add_argument("--cell-timeout", type=_COUNT, default=120, metavar="S",
                    help="seconds per notebook cell (default 120)")
-    p.add_argument("--check-timeout", type=int, default=300, metavar="S",
+    p.add_argument("--check-timeout", type=_COUNT, default=300, metavar="S",
                    help="seconds per check (default 300)")
     p.add_argument("--list", action="store_true", help="list the exercises and their points")
     p.add_argument("--verbose", "-v", action="store_true", help="a line for every cell")
@@ -478,6 +564,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except UsageError as exc:
+        _print_err(str(exc))
+        return USAGE_STATUS
     except LabkitError as exc:
         _print_err(str(exc))
         return ERROR_STATUS
@@ -487,6 +576,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `labkit inspect ... | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a folder that cannot be written, a full disk: one line
+        if os.environ.get("LABKIT_TRACEBACK") == "1":
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        _print_err(f"{where}{exc.strerror or exc}")
+        return ERROR_STATUS
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,8 @@ and what to do about it::
      +-- DebuggerError         the GDB stub said no, or the protocol broke
      +-- ElfError              a file is not a well-formed x86-64 ELF (names file and problem)
      +-- ArchiveError          a boot archive (cpio newc) could not be written or read
+     +-- UsageError            a value given on the command line cannot be used (bad size, name)
+     +-- RepositoryError       no lab repository where labkit looks (LABKIT_ROOT without kernel/)
 
 Errors from outside labkit's control (``OSError`` on a full disk, ``KeyboardInterrupt``) pass
 through unchanged.
@@ -42,6 +44,8 @@ __all__ = [
     "DebuggerError",
     "ElfError",
     "ArchiveError",
+    "UsageError",
+    "RepositoryError",
 ]
 
 
@@ -130,3 +134,14 @@ class ElfError(LabkitError):
 
 class ArchiveError(LabkitError):
     """A cpio (newc) boot archive could not be written or parsed."""
+
+
+class UsageError(LabkitError):
+    """A value given on the command line (or to a function) cannot be used: a size that is not
+    one, an option without its ``=``. ``labkit`` exits with status 2 for it, as for any other
+    command line it cannot parse."""
+
+
+class RepositoryError(LabkitError):
+    """labkit cannot find the lab's repository: ``$LABKIT_ROOT`` (or the folder holding the
+    labkit package) has no ``kernel/`` folder."""

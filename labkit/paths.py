@@ -12,12 +12,14 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import BootError, ToolMissingError
+from .errors import BootError, RepositoryError, ToolMissingError
 
 __all__ = [
     "repo_root",
     "images_dir",
     "kernel_dir",
+    "require_kernel_dir",
+    "user_apps_dir",
     "kernel_image",
     "app_archive",
     "app_object",
@@ -40,10 +42,17 @@ TOOL_FIXES = {
 
 
 def repo_root() -> Path:
-    """The repository root: ``$LABKIT_ROOT`` or the folder that holds the labkit package."""
+    """The repository root: ``$LABKIT_ROOT`` or the folder that holds the labkit package.
+
+    Raises :class:`RepositoryError` when ``$LABKIT_ROOT`` names no folder."""
     env = os.environ.get("LABKIT_ROOT")
     if env:
-        return Path(env).resolve()
+        root = Path(env).expanduser().resolve()
+        if not root.is_dir():
+            raise RepositoryError(f"LABKIT_ROOT={env} is not a folder: set it to the lab's "
+                                  "repository (the folder holding kernel/ and labkit/) or "
+                                  "unset it")
+        return root
     return Path(__file__).resolve().parent.parent
 
 
@@ -55,6 +64,33 @@ def images_dir() -> Path:
 def kernel_dir() -> Path:
     """``kernel/``: the kernel sources and its Makefile."""
     return repo_root() / "kernel"
+
+
+def require_kernel_dir() -> Path:
+    """``kernel/``, which must exist (building needs it); raises :class:`RepositoryError`
+    saying where labkit looked and how to point it elsewhere."""
+    path = kernel_dir()
+    if not path.is_dir():
+        how = ("LABKIT_ROOT points elsewhere: set it to the lab's repository (the folder "
+               "holding kernel/ and labkit/) or unset it" if os.environ.get("LABKIT_ROOT") else
+               "labkit is installed away from the lab's repository: set LABKIT_ROOT to it")
+        raise RepositoryError(f"no kernel sources at {path}: {how}")
+    return path
+
+
+def user_apps_dir() -> Path:
+    """Where apps compiled from a user's C file go: ``images/user/``, or a per-user cache
+    folder when ``images/`` cannot be written (a read-only checkout)."""
+    preferred = images_dir() / "user"
+    try:
+        preferred.mkdir(parents=True, exist_ok=True)
+        if os.access(preferred, os.W_OK):
+            return preferred
+    except OSError:
+        pass
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "labkit" / "apps"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
 
 
 def kernel_image() -> Path:
