@@ -21,6 +21,7 @@ How it ended is an :mod:`~labkit.outcome` (``Exited``, ``Panicked``, ``LoadFaile
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import enum
@@ -155,6 +156,10 @@ class Machine:
         elif args or options:
             raise TypeError("give either a MachineConfig or app/args/options, not both")
         self.config = config
+        self._fresh(echo)
+
+    def _fresh(self, echo: IO[str] | None) -> None:
+        """The state of a machine that has not started (again, after a lost port)."""
         self.console = Console(echo=echo)
         self.events = EventLog()
         self.qmp_events: list[dict[str, Any]] = []
@@ -217,6 +222,8 @@ class Machine:
 
     def _flags(self, rundir: RunDir) -> list[Flag]:
         kernel, initrd = self._images()
+        if self.config.net is not None:
+            self.config.net.qemu = self.config.qemu   # whose -netdev help decides the wire
         return build_command(self.config, rundir, kernel, initrd)
 
     @property
@@ -264,12 +271,36 @@ class Machine:
         return self.state
 
     # ------------------------------------------------------------------ start
+    #: times a QEMU that lost its UDP wire port to another program is started again
+    PORT_RETRIES = 3
+
     async def start(self, timeout: float = 15.0) -> Machine:
         """Start QEMU and connect COM1, COM2 and QMP; returns ``self``.
 
         Raises :class:`BootError` if QEMU cannot start (its own message is quoted).
         """
         self._require(MachineState.NEW, doing="start")
+        net = self.config.net
+        for attempt in range(self.PORT_RETRIES + 1):
+            try:
+                await self._start_once(timeout)
+            except BootError as exc:
+                lost_port = (net is not None and net.transport == "udp"
+                             and "Address already in use" in str(exc))
+                if not lost_port or attempt == self.PORT_RETRIES:
+                    if net is not None:
+                        net.release()
+                    raise
+                log.debug("%r: QEMU lost its UDP port; starting again with new ports", self)
+                self._fresh(self.console.echo)
+                continue
+            if net is not None:
+                net.qemu_bound()   # QEMU answered QMP: its netdev holds the port now
+            _live_machines.add(self)
+            return self
+        raise AssertionError("unreachable")
+
+    async def _start_once(self, timeout: float) -> Machine:
         self._loop = asyncio.get_running_loop()
         self._state_changed = asyncio.Event()
         self._done = self._loop.create_future()
@@ -485,6 +516,8 @@ class Machine:
         self.console.attach_writer(None)
         self.console.close()
         self.events.close()
+        if self.config.net is not None:
+            self.config.net.release()
         self._set_state(MachineState.CRASHED if isinstance(outcome, Panicked)
                         else MachineState.STOPPED)
         if self._finalizer is not None:
@@ -650,6 +683,35 @@ class Machine:
             raise MachineStateError("start the machine with gdb=True to attach gdb")
         kernel, _ = self._images()
         return gdb_command_line(kernel, self.rundir.gdb, app_object, app_base)
+
+
+#: started machines, to settle at interpreter exit (see _settle_at_exit)
+_live_machines: weakref.WeakSet[Machine] = weakref.WeakSet()
+
+
+def _settle_at_exit() -> None:
+    """At interpreter exit, end every machine still alive whose event loop no longer runs (a
+    script that stopped its loop, or never closed the machine): QEMU goes now, on the
+    machine's own loop, so that its tasks finish instead of being destroyed while pending
+    (which asyncio reports in some thirty lines of noise). procguard's own exit hook, which
+    runs after this one, kills whatever is left."""
+    for machine in list(_live_machines):
+        loop = machine._loop
+        if loop is None or loop.is_closed() or not machine.state.alive:
+            continue
+        try:
+            if loop.is_running():   # a loop in another thread (SyncMachine's): ask it
+                asyncio.run_coroutine_threadsafe(machine.close(), loop).result(10)
+                continue
+            loop.run_until_complete(asyncio.wait_for(machine.close(), 10))
+            mine = [t for t in asyncio.all_tasks(loop) if t in machine._tasks]
+            if mine:
+                loop.run_until_complete(asyncio.wait(mine, timeout=2))
+        except Exception:  # noqa: BLE001 - exiting anyway: the process group still dies
+            machine.kill_now()
+
+
+atexit.register(_settle_at_exit)
 
 
 def _finalize(pid: int, rundir: str) -> None:

@@ -1,11 +1,21 @@
 # SPDX-License-Identifier: MIT
 """The wire: labkit as the other end of the guest's network cable.
 
-QEMU's ``dgram`` netdev exchanges raw Ethernet frames with a unix datagram socket, one frame
-per datagram. :class:`Wire` binds that socket (in the machine's private runtime directory),
-records every frame in both directions, answers the guest's ARP requests for the addresses
-it plays (by default the gateway 10.0.2.2, so the guest keeps talking to it), and offers
-small conversations: :meth:`Wire.ping`, :meth:`Wire.udp`, a :class:`TcpClient`.
+QEMU exchanges raw Ethernet frames with labkit, one frame per datagram, over one of two
+transports (:mod:`labkit.net.config`):
+
+- ``dgram`` (QEMU 7.2 and later, the default): two unix datagram sockets in the machine's
+  private runtime directory (0700), so only this user reaches them;
+- ``udp`` (the fallback for QEMU 6.2 to 7.1, or ``LABKIT_WIRE=udp``): ``-netdev socket,udp=``
+  on 127.0.0.1. Loopback UDP can be reached by **every local user**: anyone on the machine
+  can send datagrams to QEMU's port and so inject frames into the guest. labkit's own end is
+  connected to QEMU's port and takes datagrams from it alone. Use it where QEMU offers
+  nothing better, not on a shared machine where that matters.
+
+:class:`Wire` is labkit's end: it records every frame in both directions, answers the
+guest's ARP requests for the addresses it plays (by default the gateway 10.0.2.2, so the
+guest keeps talking to it), and offers small conversations: :meth:`Wire.ping`,
+:meth:`Wire.udp`, a :class:`TcpClient`. Both transports behave the same to its users.
 
 Everything here is synchronous and thread-safe (a reader thread fills the capture); from
 async code call it through ``await asyncio.to_thread(wire.ping)``::
@@ -16,8 +26,9 @@ async code call it through ``await asyncio.to_thread(wire.ping)``::
         assert wire.udp(7, b"hello") == b"hello"
 
 QEMU facts it relies on (QEMU-NOTES): frames sent to QEMU before it binds are lost; a
-zero-length datagram would stop QEMU 7.2 reading the NIC for good, so :meth:`Wire.send`
-refuses one.
+zero-length datagram would stop QEMU reading the NIC for good (dgram and socket netdevs
+alike), so :meth:`Wire.send` refuses one. When QEMU has gone, the reader thread ends
+quietly (:attr:`Wire.peer_gone`) and :meth:`Wire.send` raises :class:`NetError`.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import contextlib
 import os
 import random
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +47,7 @@ from typing import Any
 
 from ..errors import LabkitError, WaitTimeout
 from . import frames as fr
+from .config import LOOPBACK
 from .frames import Frame
 
 __all__ = ["Wire", "Captured", "TcpClient", "NetError"]
@@ -58,40 +71,70 @@ class Captured:
 
 
 class Wire:
-    """A peer on the guest's dgram netdev. ``qemu_path`` is the socket QEMU binds (frames
-    sent there reach the guest), ``path`` the one this peer binds (QEMU sends there)."""
+    """A peer on the guest's wire. ``qemu_path`` is the socket QEMU binds (frames sent there
+    reach the guest), ``path`` the one this peer binds (QEMU sends there): unix socket paths,
+    or for the UDP transport ``(host, port)`` pairs (see :meth:`over_udp`)."""
 
-    def __init__(self, qemu_path: str | os.PathLike[str], path: str | os.PathLike[str], *,
+    def __init__(self, qemu_path: str | os.PathLike[str] | tuple[str, int],
+                 path: str | os.PathLike[str] | tuple[str, int], *,
                  mac: str = fr.HOST_MAC, ips: tuple[str, ...] = (fr.HOST_IP,),
                  guest_mac: str = fr.GUEST_MAC, guest_ip: str = fr.GUEST_IP,
-                 answer_arp: bool = True) -> None:
-        self.qemu_path = str(qemu_path)
-        self.path = str(path)
+                 answer_arp: bool = True, sock: socket.socket | None = None) -> None:
+        #: "udp" (loopback UDP) or "dgram" (unix datagram sockets)
+        self.transport = "udp" if isinstance(qemu_path, tuple) else "dgram"
+        self.qemu_path: str | tuple[str, int] = (qemu_path if isinstance(qemu_path, tuple)
+                                                 else str(qemu_path))
+        self.path: str | tuple[str, int] = path if isinstance(path, tuple) else str(path)
         self.mac, self.ips = mac, tuple(ips)
         self.guest_mac, self.guest_ip = guest_mac, guest_ip
         self.answer_arp = answer_arp
         self.frames: list[Captured] = []
         self.arp_answered = 0
+        #: True once QEMU's end has gone (a send found nobody there): the reader has ended
+        self.peer_gone = False
         self._cond = threading.Condition()
         self._sock: socket.socket | None = None
+        self._given_sock = sock
         self._thread: threading.Thread | None = None
         self._closing = False
         self._ident = random.randrange(1, 0xFFFF)
 
     @classmethod
+    def over_udp(cls, qemu_port: int, sock: socket.socket | int, **kwargs: Any) -> Wire:
+        """A wire on loopback UDP: QEMU's socket netdev listens on ``qemu_port``; ``sock`` is
+        labkit's bound socket (or a port number to bind)."""
+        if isinstance(sock, int):
+            port, given = sock, None
+        else:
+            port, given = sock.getsockname()[1], sock
+        return cls((LOOPBACK, qemu_port), (LOOPBACK, port), sock=given, **kwargs)
+
+    @classmethod
     def attach(cls, machine: Any, **kwargs: Any) -> Wire:
         """The wire of a started :class:`~labkit.Machine` booted with ``net="wire"``."""
         rundir = getattr(machine, "rundir", None)
-        if rundir is None or getattr(getattr(machine, "config", None), "net", None) is None:
+        net = getattr(getattr(machine, "config", None), "net", None)
+        if rundir is None or net is None or getattr(net, "mode", "wire") != "wire":
             raise NetError("the machine has no wire: boot it with net='wire' and start it first")
+        if getattr(net, "transport", None) == "udp":
+            if net.udp_ports is None:
+                raise NetError("the machine's UDP wire has no ports yet: start it first")
+            return cls.over_udp(net.udp_ports[0], net.take_wire_socket(), **kwargs).start()
         return cls(rundir.path / "net-qemu.sock", rundir.path / "net-wire.sock", **kwargs).start()
 
     # ------------------------------------------------------------------ life
     def start(self) -> Wire:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(self.path)
+        if self.transport == "udp":
+            sock = self._given_sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._given_sock = None
+            if sock.getsockname()[1] == 0:
+                sock.bind(self.path)
+            sock.connect(self.qemu_path)  # only QEMU's datagrams get through
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(self.path)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         sock.settimeout(0.2)
         self._sock = sock
@@ -106,8 +149,9 @@ class Wire:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+        if self.transport == "dgram":
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)  # type: ignore[arg-type]
 
     def __enter__(self) -> Wire:
         return self
@@ -117,23 +161,34 @@ class Wire:
 
     def _reader(self) -> None:
         assert self._sock is not None
+        sock = self._sock
         while not self._closing:
             try:
-                raw = self._sock.recv(65536)
+                raw = sock.recv(65536)
             except TimeoutError:
                 continue
-            except OSError:
+            except OSError:     # closed, or (UDP) QEMU's port is gone: nothing more comes
+                self.peer_gone = self.peer_gone or not self._closing
                 return
+            if not raw:
+                continue        # a real wire never carries an empty frame
             with self._cond:
                 self.frames.append(Captured(time.monotonic(), False, raw))
                 self._cond.notify_all()
             if self.answer_arp:
-                self._maybe_answer_arp(raw)
+                try:
+                    self._maybe_answer_arp(raw)
+                except NetError:     # QEMU went away between its request and our answer
+                    self.peer_gone = True
+                    return
 
     def _maybe_answer_arp(self, raw: bytes) -> None:
         if len(raw) < 42 or raw[12:14] != b"\x08\x06":
             return
-        f = fr.parse(raw)
+        try:
+            f = fr.parse(raw)
+        except (ValueError, IndexError, struct.error):
+            return          # not an ARP packet we can read: nothing to answer
         if f.arp and f.arp.op == 1 and f.arp.tpa in self.ips:
             self.send(fr.arp_frame(2, self.mac, f.arp.tpa, f.arp.sha, f.arp.spa))
             self.arp_answered += 1
@@ -142,16 +197,21 @@ class Wire:
     def send(self, frame: bytes) -> None:
         """Inject one frame into the guest's NIC (never an empty one: QEMU-NOTES)."""
         if not frame:
-            raise NetError("refusing to send a zero-length frame: it stops QEMU 7.2 reading "
+            raise NetError("refusing to send a zero-length frame: it stops QEMU reading "
                            "this NIC for good (see QEMU-NOTES)")
-        if self._sock is None:
+        sock = self._sock
+        if sock is None:
             raise NetError("the wire is closed")
         deadline = time.monotonic() + 10.0
         while True:
             try:
-                self._sock.sendto(frame, self.qemu_path)
+                if self.transport == "udp":
+                    sock.send(frame)
+                else:
+                    sock.sendto(frame, self.qemu_path)  # type: ignore[arg-type]
                 break
             except (FileNotFoundError, ConnectionRefusedError) as exc:
+                self.peer_gone = True
                 raise NetError(f"QEMU's end of the wire ({self.qemu_path}) is gone: {exc}") from exc
             except (TimeoutError, BlockingIOError):
                 # QEMU stops reading while the guest has no free receive buffer: wait for it
