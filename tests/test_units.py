@@ -231,16 +231,3 @@ def test_metric_samples_keep_driver_counters():
     assert sample.get("balloon_pages") == 8 and sample.get("missing") is None
 
 
-@pytest.mark.parametrize("version, qemu_ok, dgram_ok", [
-    ("QEMU emulator version 6.2.0 (Debian 1:6.2+dfsg-2ubuntu6)", False, False),
-    ("QEMU emulator version 7.0.0", True, False),
-    ("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)", True, True),
-    ("QEMU emulator version 8.2.2 (Debian 1:8.2.2+ds-0ubuntu1)", True, True)])
-def test_doctor_judges_the_qemu_version(monkeypatch, version, qemu_ok, dgram_ok):
-    from labkit import doctor
-
-    monkeypatch.setattr(doctor, "_tool_version", lambda *a, **k: version)
-    qemu, dgram = doctor.check_qemu(), doctor.check_dgram()
-    assert (qemu.ok, dgram.ok, dgram.required) == (qemu_ok, dgram_ok, False)
-    if not dgram_ok:
-        assert "no -netdev dgram" in dgram.detail and "7.2" in dgram.fix
