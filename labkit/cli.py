@@ -49,6 +49,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error: the mistake and where the help is, no usage block."""
 
     def error(self, message: str) -> NoReturn:
+        # argparse names the optional `args` list among the missing when `app` is missing
+        message = message.replace("arguments are required: app, args", "argument is required: app")
         self.exit(USAGE_STATUS, f"{self.prog}: error: {message} (`{self.prog} --help` "
                                 "lists the options)\n")
 
