@@ -695,20 +695,23 @@ def _settle_at_exit() -> None:
     machine's own loop, so that its tasks finish instead of being destroyed while pending
     (which asyncio reports in some thirty lines of noise). procguard's own exit hook, which
     runs after this one, kills whatever is left."""
+    deadline = time.monotonic() + 10.0      # for all of them: exiting must not drag on
     for machine in list(_live_machines):
         loop = machine._loop
         if loop is None or loop.is_closed() or not machine.state.alive:
             continue
+        machine.kill_now()
+        left = max(0.5, deadline - time.monotonic())
         try:
             if loop.is_running():   # a loop in another thread (SyncMachine's): ask it
-                asyncio.run_coroutine_threadsafe(machine.close(), loop).result(10)
+                asyncio.run_coroutine_threadsafe(machine.close(), loop).result(left)
                 continue
-            loop.run_until_complete(asyncio.wait_for(machine.close(), 10))
+            loop.run_until_complete(asyncio.wait_for(machine.close(), left))
             mine = [t for t in asyncio.all_tasks(loop) if t in machine._tasks]
             if mine:
-                loop.run_until_complete(asyncio.wait(mine, timeout=2))
-        except Exception:  # noqa: BLE001 - exiting anyway: the process group still dies
-            machine.kill_now()
+                loop.run_until_complete(asyncio.wait(mine, timeout=1))
+        except Exception:  # noqa: BLE001 - exiting anyway: procguard's hook kills the rest
+            pass
 
 
 atexit.register(_settle_at_exit)

@@ -149,6 +149,10 @@ async def test_the_wire_conversations_over_udp(monkeypatch):
             got, fin = await run(converse)
             assert got == data and fin
             assert all(len(c.raw) > 0 for c in wire.frames)
+            with pytest.raises(NetError, match="attached already"):
+                Wire.attach(m)
+        with Wire.attach(m) as wire:          # attached again (a cell run twice) once closed
+            assert await run(wire.udp, 7, b"again") == b"again"
             await m.kill()
             with pytest.raises(NetError):
                 for _ in range(3):      # the first datagram may leave before the refusal
@@ -156,7 +160,7 @@ async def test_the_wire_conversations_over_udp(monkeypatch):
                                                       "00:00:00:00:00:00", fr.GUEST_IP))
                     await asyncio.sleep(0.2)
             wire._thread.join(5)
-            assert not wire._thread.is_alive()
+            assert not wire._thread.is_alive() and wire.peer_gone
     finally:
         await m.close()
     assert net._wire_sock is None and net._qemu_hold is None     # nothing held afterwards

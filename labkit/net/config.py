@@ -176,11 +176,20 @@ class NetConfig:
 
     # ---------------------------------------------------------------- the UDP wire's ports
     def take_wire_socket(self) -> socket.socket:
-        """labkit's bound end of a UDP wire (for :class:`~labkit.net.wire.Wire`; once)."""
+        """labkit's bound end of a UDP wire, for :class:`~labkit.net.wire.Wire`: the socket
+        held since the flags were built, or (attached again) a new one on the same port,
+        which raises :class:`OSError` while an earlier Wire still holds it."""
         sock, self._wire_sock = self._wire_sock, None
-        if sock is None:
-            raise BootError("this machine's UDP wire is already attached (one Wire at a time), "
-                            "or its machine was never started")
+        if sock is not None:
+            return sock
+        if self.udp_ports is None:
+            raise BootError("the machine's UDP wire has no ports yet: start the machine first")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((LOOPBACK, self.udp_ports[1]))
+        except OSError:
+            sock.close()
+            raise
         return sock
 
     def qemu_bound(self) -> None:

@@ -119,7 +119,12 @@ class Wire:
         if getattr(net, "transport", None) == "udp":
             if net.udp_ports is None:
                 raise NetError("the machine's UDP wire has no ports yet: start it first")
-            return cls.over_udp(net.udp_ports[0], net.take_wire_socket(), **kwargs).start()
+            try:
+                sock = net.take_wire_socket()
+            except OSError:
+                raise NetError("this machine's wire is attached already: close the other Wire "
+                               "first (wire.close())") from None
+            return cls.over_udp(net.udp_ports[0], sock, **kwargs).start()
         return cls(rundir.path / "net-qemu.sock", rundir.path / "net-wire.sock", **kwargs).start()
 
     # ------------------------------------------------------------------ life
