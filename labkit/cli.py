@@ -56,7 +56,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ------------------------------------------------------------------------------ values
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)([KMGT]?)(i?B)?", re.IGNORECASE)
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)(?:([KMGT])(?:i?B)?)?", re.IGNORECASE)
 
 
 def memory_size(text: str) -> str:
@@ -67,7 +67,7 @@ def memory_size(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a memory size: give a positive number with an optional K, M or "
             "G suffix, e.g. 128M")
-    return f"{m[1]}{m[2].upper() or 'M'}"
+    return f"{m[1]}{(m[2] or 'M').upper()}"
 
 
 def _positive(kind: type, what: str):
@@ -164,7 +164,9 @@ def _resolve_app(app: str, data_files: Sequence[str] = ()) -> tuple[str, dict, P
 
         packed = pack_object(app, data_files)
         return packed.name, {"initrd": packed.archive}, packed.object
-    if "/" in app or Path(app).exists():
+    from . import paths
+
+    if "/" in app or (Path(app).exists() and not (paths.images_dir() / f"{app}.cpio").is_file()):
         raise LabkitError(f"{app}: not something labkit boots: name a built app (hello), a C "
                           "file (my.c) or an app object (my.so)")
     if data_files:

@@ -122,6 +122,24 @@ def test_the_documented_table_is_this_one():
         assert any(line.startswith(f"| {shown} | {row.status} |") for line in lines), lines
 
 
+@pytest.mark.parametrize("given, passed", [("128M", "128M"), ("128", "128M"), ("1g", "1G"),
+                                           ("1.5G", "1.5G"), ("512MiB", "512M"), ("64k", "64K")])
+def test_memory_sizes_reach_qemu_in_its_own_form(given, passed):
+    from labkit.cli import memory_size
+
+    assert memory_size(given) == passed
+
+
+@pytest.mark.parametrize("given", ["128B", "abc", "0", "-1", "1X", "", "M"])
+def test_what_is_not_a_memory_size(given):
+    import argparse
+
+    from labkit.cli import memory_size
+
+    with pytest.raises(argparse.ArgumentTypeError, match="not a memory size"):
+        memory_size(given)
+
+
 # ---------------------------------------------------------------------------- running
 @pytest.mark.boot
 def test_same_named_programs_run_at_once_keep_their_own_output(tmp_path):
