@@ -15,7 +15,10 @@ A machine has an explicit :class:`MachineState` and refuses what that state forb
 
 How it ended is an :mod:`~labkit.outcome` (``Exited``, ``Panicked``, ``LoadFailed``,
 ``TimedOut``, ``Killed``). Every wait has a timeout. The QEMU process cannot outlive its owner
-(see :mod:`labkit.procguard`).
+(see :mod:`labkit.procguard`); a machine still alive when the interpreter exits is ended on its
+own event loop first, so a script that stopped its loop exits quietly. A machine whose UDP
+wire port (:mod:`labkit.net.config`) was taken before QEMU bound it is started again on new
+ports, up to :attr:`Machine.PORT_RETRIES` times.
 """
 
 from __future__ import annotations
