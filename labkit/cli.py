@@ -256,7 +256,7 @@ async def _debug(args: argparse.Namespace) -> int:
         if args.gdb:
             proc = await asyncio.create_subprocess_exec(*command)
             await proc.wait()
-            if machine.state.alive:   # gdb quit or detached: the session is over
+            if machine.state.alive:   # gdb quit or detached: debugging is over
                 await machine.kill()
                 _print_err("gdb ended; the machine was stopped")
                 return 0
