@@ -95,17 +95,28 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
         call(m.start(), 120)
         call(m.console.wait_for("httpd: listening", 120), 130)
         s = Served(request.param, net.host_port(80), m, loop)
-        pool = concurrent.futures.ThreadPoolExecutor(1)
-        s.stalled = pool.submit(stalled_download, s.port)
+        s.stalled = in_background(stalled_download, s.port)
         yield s
-        s.stalled.cancel()
-        pool.shutdown(wait=False)
     finally:
         call(m.close(), 60)
         loop.call_soon_threadsafe(loop.stop)
 
 
 # ---------------------------------------------------------------------------- clients
+def in_background(fn: Any, *args: Any) -> concurrent.futures.Future:
+    """fn(*args) in a daemon thread (never holding up the interpreter's exit)."""
+    fut: concurrent.futures.Future = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:                   # handed to whoever collects the result
+            fut.set_exception(exc)
+
+    threading.Thread(target=run, name="stalled-reader", daemon=True).start()
+    return fut
+
+
 def http_get(port: int, path: str = "/hello", timeout: float = 60) -> bytes:
     """One request on a new connection (Connection: close); the body."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
@@ -164,15 +175,18 @@ def ab(port: int) -> tuple[int, int, str]:
 
 
 # ---------------------------------------------------------------------------- tests
-@pytest.mark.skipif(shutil.which("ab") is None, reason="ab (Debian's apache2-utils) is not installed")
+@pytest.mark.skipif(shutil.which("ab") is None,
+                    reason="ab (Debian's apache2-utils) is not installed")
 def test_connection_churn_twice_without_a_failure(served: Served) -> None:
     for burst in (1, 2):
         complete, failed, out = ab(served.port)
         assert (complete, failed) == (2000, 0), f"{served.guest}, burst {burst}:\n{out}"
-    if served.guest == "unikernel":                   # closed connections hold no buffer
+    if served.guest == "unikernel":
+        # closed connections hold no buffer: what is left is the stalled reader's connection
+        # (its two 32 KiB buffers) and a few sockets
         time.sleep(1.5)
         last = served.net_events()[-1]
-        assert last["tcp_mem"] < 32768, last
+        assert last["tcp_mem"] < 2 * 32768 + 8192, last
 
 
 def test_idle_connections_do_not_lock_new_clients_out(served: Served) -> None:
