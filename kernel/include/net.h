@@ -97,6 +97,8 @@ void icmp_input(struct pkt *p);
 void udp_input(struct pkt *p);
 void tcp_input(struct pkt *p);
 void tcp_tick(uint64_t now_ns);
+uint64_t tcp_mem_limit(void);      // bytes connections may hold (ring.c)
+unsigned tw_count(void);           // connections in TIME_WAIT (tcp_timewait.c)
 
 // ---- where the work happens: counters and per-stage instruction counts -----
 enum net_stage { ST_DRIVER, ST_CLASSIFY, ST_ETH_IP, ST_UDP, ST_TCP, ST_ICMP_ARP, ST_COPY, ST_TX, NSTAGES };
@@ -112,6 +114,9 @@ struct net_counters {
     uint64_t drop_tcp_noconn, drop_tcp_backlog, drop_nomem, drop_arp_pending;
     uint64_t icmp_echo, arp_replies, arp_requests, tcp_retransmits, tcp_resets_sent;
     uint64_t tcp_conns, tcp_active;
+    uint64_t tcp_fast_retransmits, tcp_recoveries, tcp_persist_probes, tcp_timewait_evicted;
+    uint64_t tcp_mem;                  // bytes now held by connections (sockets and buffers)
+    uint64_t tcp_cwnd, tcp_ssthresh;   // of the connection whose window changed last
     uint64_t stage_tsc[NCTX][NSTAGES];
     uint64_t stage_pkts[NCTX][NSTAGES];
 };

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// File descriptors: a fixed table mapping fds to the console (0-2 at start),
-// /dev/null, /dev/zero, or read-only files of the boot archive. Writes to the
+// File descriptors: a table mapping fds to the console (0-2 at start),
+// /dev/null, /dev/zero, read-only files of the boot archive, or sockets. The
+// table grows on demand in chunks of 64 slots, up to RLIMIT_NOFILE (1024 by
+// default, 65536 at most, as getrlimit/setrlimit say); a chunk never moves or
+// goes away, so reads and writes find their slot without a lock. Writes to the
 // console and /dev/null take no lock: that path is benchmarked.
 #include "fd_socket.h"
 #include <unistd.h>
@@ -8,12 +11,16 @@
 #include <errno.h>
 #include <string.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <console.h>
 #include <sync.h>
 #include <app.h>
 
-#define NOFILE 64
+#define FD_CHUNK   64
+#define FD_HARD    65536         // RLIMIT_NOFILE's ceiling
+#define FD_DEFAULT 1024          // its default soft limit, as on Linux
 
 enum kind { FD_FREE, FD_CONSOLE, FD_NULL, FD_ZERO, FD_BOOTFS, FD_SOCKET };
 
@@ -23,14 +30,17 @@ struct ofile {
     const char *data;    // FD_BOOTFS: the file's bytes in the archive
     size_t size;
     off_t pos;
+    struct sock *sock;   // FD_SOCKET: the kernel socket (socket.c sets it)
 };
 
-static struct ofile files[NOFILE] = {
-    [0] = { FD_CONSOLE, O_RDWR, NULL, 0, 0 },
-    [1] = { FD_CONSOLE, O_RDWR, NULL, 0, 0 },
-    [2] = { FD_CONSOLE, O_RDWR, NULL, 0, 0 },
+static struct ofile first_chunk[FD_CHUNK] = {
+    [0] = { FD_CONSOLE, O_RDWR, NULL, 0, 0, NULL },
+    [1] = { FD_CONSOLE, O_RDWR, NULL, 0, 0, NULL },
+    [2] = { FD_CONSOLE, O_RDWR, NULL, 0, 0, NULL },
 };
-static struct kmutex fd_lock;   // guards allocation and bootfs positions
+static struct ofile *chunks[FD_HARD / FD_CHUNK] = { first_chunk };
+static struct rlimit nofile = { FD_DEFAULT, FD_HARD };
+static struct kmutex fd_lock;   // guards allocation, the limit and bootfs positions
 
 static int fail(int err)
 {
@@ -38,25 +48,87 @@ static int fail(int err)
     return -1;
 }
 
-static struct ofile *get(int fd)
+// fd's slot, or NULL if its chunk was never needed.
+static struct ofile *slot(int fd)
 {
-    if ((unsigned)fd >= NOFILE || files[fd].kind == FD_FREE)
+    if ((unsigned)fd >= FD_HARD || !chunks[fd / FD_CHUNK])
         return NULL;
-    return &files[fd];
+    return &chunks[fd / FD_CHUNK][fd % FD_CHUNK];
 }
 
-// Lowest free fd at or above min, marked taken with a copy of *f; or -1.
+static struct ofile *get(int fd)
+{
+    struct ofile *f = slot(fd);
+    return f && f->kind != FD_FREE ? f : NULL;
+}
+
+// fd's slot, making its chunk if needed (fd_lock held); NULL when memory is out.
+static struct ofile *slot_make(int fd)
+{
+    struct ofile **c = &chunks[fd / FD_CHUNK];
+    if (!*c)
+        *c = calloc(FD_CHUNK, sizeof **c);
+    return *c ? &(*c)[fd % FD_CHUNK] : NULL;
+}
+
+// Lowest free fd at or above min (and below the limit), marked taken with a
+// copy of *f (never of its socket); or -1.
 static int alloc_fd(const struct ofile *f, int min)
 {
-    int fd = -1;
+    int fd = -1, err = EMFILE;
     kmutex_lock(&fd_lock);
-    for (int i = min < 0 ? 0 : min; i < NOFILE && fd < 0; i++)
-        if (files[i].kind == FD_FREE) {
-            files[i] = *f;
+    for (int i = min < 0 ? 0 : min; i < (int)nofile.rlim_cur && fd < 0; i++) {
+        struct ofile *o = slot_make(i);
+        if (!o) {
+            err = ENOMEM;
+            break;
+        }
+        if (o->kind == FD_FREE) {
+            *o = *f;
+            o->sock = NULL;
             fd = i;
         }
+    }
     kmutex_unlock(&fd_lock);
-    return fd < 0 ? fail(EMFILE) : fd;
+    return fd < 0 ? fail(err) : fd;
+}
+
+struct sock *__libc_fd_sock(int fd)
+{
+    struct ofile *f = get(fd);
+    return f && f->kind == FD_SOCKET ? f->sock : NULL;
+}
+
+void __libc_fd_set_sock(int fd, struct sock *s)
+{
+    struct ofile *f = get(fd);
+    if (f && f->kind == FD_SOCKET)
+        f->sock = s;
+}
+
+int getrlimit(int resource, struct rlimit *rl)
+{
+    if (resource != RLIMIT_NOFILE)
+        return fail(EINVAL);
+    kmutex_lock(&fd_lock);
+    *rl = nofile;
+    kmutex_unlock(&fd_lock);
+    return 0;
+}
+
+// Lowering the limit leaves fds above it open, as on Linux; no new one goes there.
+int setrlimit(int resource, const struct rlimit *rl)
+{
+    if (resource != RLIMIT_NOFILE)
+        return fail(EINVAL);
+    if (rl->rlim_cur > rl->rlim_max)
+        return fail(EINVAL);
+    if (rl->rlim_max > FD_HARD)
+        return fail(EPERM);
+    kmutex_lock(&fd_lock);
+    nofile = *rl;
+    kmutex_unlock(&fd_lock);
+    return 0;
 }
 
 // Archive names have no leading "/" or "./"; accept both forms.
@@ -75,7 +147,7 @@ static const char *archive_name(const char *path)
 // Fills *f for path; returns 0 or an errno value.
 static int lookup(const char *path, int flags, struct ofile *f)
 {
-    *f = (struct ofile){ FD_FREE, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), NULL, 0, 0 };
+    *f = (struct ofile){ FD_FREE, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), NULL, 0, 0, NULL };
     if (strcmp(path, "/dev/null") == 0)
         f->kind = FD_NULL;
     else if (strcmp(path, "/dev/zero") == 0)
@@ -116,7 +188,7 @@ int creat(const char *path, mode_t mode)
 
 int __libc_fd_socket(int flags)
 {
-    struct ofile f = { FD_SOCKET, O_RDWR | (flags & O_NONBLOCK), NULL, 0, 0 };
+    struct ofile f = { FD_SOCKET, O_RDWR | (flags & O_NONBLOCK), NULL, 0, 0, NULL };
     return alloc_fd(&f, 0);
 }
 
@@ -284,12 +356,20 @@ int dup(int fd)
 int dup2(int fd, int to)
 {
     struct ofile *f = get(fd);
-    if (!f || (unsigned)to >= NOFILE)
+    if (!f || to < 0 || to >= (int)nofile.rlim_cur)
         return fail(EBADF);
     if (fd != to) {
+        if (get(to))
+            close(to);
         kmutex_lock(&fd_lock);
-        files[to] = *f;
+        struct ofile *t = slot_make(to);
+        if (t) {
+            *t = *f;
+            t->sock = NULL;
+        }
         kmutex_unlock(&fd_lock);
+        if (!t)
+            return fail(ENOMEM);
     }
     return to;
 }

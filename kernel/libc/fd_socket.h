@@ -4,8 +4,12 @@
 #pragma once
 #include <sys/types.h>
 
+struct sock;
 // A descriptor for a new socket (flags: O_NONBLOCK or 0), or -1 with errno.
 int __libc_fd_socket(int flags);
+// The kernel socket kept in a socket descriptor's slot (NULL: none, or not a socket).
+struct sock *__libc_fd_sock(int fd);
+void __libc_fd_set_sock(int fd, struct sock *s);
 // Frees the kernel socket behind fd; 1 if fd was a socket, else 0.
 int __libc_socket_close(int fd);
 // read() and write() on a socket: recv() and send() without flags.

@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The BSD socket calls, over the kernel's socket layer (netsock.h). A socket
-// is a file descriptor: socket() reserves one from the fd table (as an open
-// /dev/null, whose O_NONBLOCK flag fcntl can set) and this file maps it to
-// the kernel socket. The fd table does not call back here on close(), so a
-// closed socket fd is noticed by the next call on it, when its number is
-// reused, or by the stack's timer (every 20 ms), which then closes the
-// kernel socket. The __libc_socket_* functions are for fd.c to call once it
-// forwards close/read/write of socket descriptors (libc/README.md).
+// is a file descriptor: socket() reserves an FD_SOCKET slot in the fd table
+// (whose O_NONBLOCK flag fcntl can set) and keeps the kernel socket in it;
+// close(), read() and write() on that slot come here (fd_socket.h).
 #include "fd_socket.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +16,7 @@
 #include <netsock.h>
 #include <sync.h>
 
-#define MAX_FDS 64            // fd.c's table size
-
-static struct sock *socks[MAX_FDS];
-static struct kmutex socks_lock;
+static struct kmutex socks_lock;            // pairs a slot with its socket
 
 static int fail(int err)
 {
@@ -35,8 +28,8 @@ static long result(long r) { return r < 0 ? fail((int)-r) : r; }
 
 static void forget(int fd)
 {
-    struct sock *s = socks[fd];
-    socks[fd] = NULL;
+    struct sock *s = __libc_fd_sock(fd);
+    __libc_fd_set_sock(fd, NULL);
     if (s)
         ns_close(s);
 }
@@ -45,14 +38,12 @@ static void forget(int fd)
 static int install(struct sock *s, bool nonblock)
 {
     int fd = __libc_fd_socket(nonblock ? O_NONBLOCK : 0);
-    if (fd < 0 || fd >= MAX_FDS) {
-        if (fd >= 0)
-            close(fd);
+    if (fd < 0) {
         ns_close(s);
-        return fail(EMFILE);
+        return -1;                              // errno from the fd table (EMFILE, ENOMEM)
     }
     kmutex_lock(&socks_lock);
-    socks[fd] = s;
+    __libc_fd_set_sock(fd, s);
     kmutex_unlock(&socks_lock);
     return fd;
 }
@@ -60,8 +51,9 @@ static int install(struct sock *s, bool nonblock)
 // The kernel socket behind fd, with its O_NONBLOCK flag; NULL and errno set if none.
 static struct sock *lookup(int fd, bool *nonblock)
 {
-    if (fd < 0 || fd >= MAX_FDS || !socks[fd]) {
-        errno = fd >= 0 && fd < MAX_FDS && fcntl(fd, F_GETFL) >= 0 ? ENOTSOCK : EBADF;
+    struct sock *s = __libc_fd_sock(fd);
+    if (!s) {
+        errno = fcntl(fd, F_GETFL) >= 0 ? ENOTSOCK : EBADF;
         return NULL;
     }
     int flags = fcntl(fd, F_GETFL);
@@ -74,7 +66,7 @@ static struct sock *lookup(int fd, bool *nonblock)
     }
     if (nonblock)
         *nonblock = flags & O_NONBLOCK;
-    return socks[fd];
+    return s;
 }
 
 static int read_addr(const struct sockaddr *addr, socklen_t len, uint32_t *ip, uint16_t *port)
@@ -329,7 +321,7 @@ struct sock *__libc_socket_of(int fd, bool *nonblock)
 // For fd.c: close the socket behind fd; returns 1 if fd was one, else 0.
 int __libc_socket_close(int fd)
 {
-    if (fd < 0 || fd >= MAX_FDS || !socks[fd])
+    if (!__libc_fd_sock(fd))
         return 0;
     kmutex_lock(&socks_lock);
     forget(fd);

@@ -46,7 +46,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 
 int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *timeout)
 {
-    struct pollfd p[64];
+    struct pollfd p[FD_SETSIZE];
     int n = 0;
     if (nfds < 0 || nfds > FD_SETSIZE)
         return errno = EINVAL, -1;
@@ -54,8 +54,6 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *timeout
         short ev = (short)((rd && FD_ISSET(fd, rd) ? POLLIN : 0) | (wr && FD_ISSET(fd, wr) ? POLLOUT : 0));
         if (!ev && !(ex && FD_ISSET(fd, ex)))
             continue;
-        if (n == 64)
-            return errno = EINVAL, -1;
         p[n++] = (struct pollfd){ fd, ev, 0 };
     }
     int ms = timeout ? (int)(timeout->tv_sec * 1000 + timeout->tv_usec / 1000) : -1;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -45,7 +46,10 @@ long sysconf(int name)
     case _SC_NPROCESSORS_CONF:
     case _SC_NPROCESSORS_ONLN: return 1;
     case _SC_CLK_TCK: return 100;      // Linux's USER_HZ
-    case _SC_OPEN_MAX: return 64;
+    case _SC_OPEN_MAX: {
+        struct rlimit rl;
+        return getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long)rl.rlim_cur : -1;
+    }
     case _SC_ARG_MAX: return 131072;
     default: return fail(EINVAL);      // includes _SC_PHYS_PAGES for now
     }

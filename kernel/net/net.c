@@ -156,6 +156,15 @@ static void send_counters(void)
     event_u64(&e, "tcp_retransmits", net_stats.tcp_retransmits);
     event_u64(&e, "tcp_conns", net_stats.tcp_conns);
     event_u64(&e, "tcp_active", net_stats.tcp_active);
+    event_u64(&e, "tcp_cwnd", net_stats.tcp_cwnd);
+    event_u64(&e, "tcp_ssthresh", net_stats.tcp_ssthresh);
+    event_u64(&e, "tcp_fast_retransmits", net_stats.tcp_fast_retransmits);
+    event_u64(&e, "tcp_recoveries", net_stats.tcp_recoveries);
+    event_u64(&e, "tcp_persist_probes", net_stats.tcp_persist_probes);
+    event_u64(&e, "tcp_timewait", tw_count());
+    event_u64(&e, "tcp_timewait_evicted", net_stats.tcp_timewait_evicted);
+    event_u64(&e, "tcp_mem", net_stats.tcp_mem);
+    event_u64(&e, "tcp_mem_max", tcp_mem_limit());
     event_u64(&e, "icmp_echo", net_stats.icmp_echo);
     event_u64(&e, "rx_frames", nic ? nic->c.rx_frames : 0);
     event_u64(&e, "tx_frames", nic ? nic->c.tx_frames : 0);

@@ -4,18 +4,50 @@
 #include <string.h>
 #include "sock.h"
 #include "heap.h"
+#include "page_alloc.h"
+
+// A quarter of the machine's memory, at most, for connections.
+uint64_t tcp_mem_limit(void)
+{
+    static uint64_t limit;
+    if (!limit) {
+        struct page_stats st;
+        page_get_stats(&st);
+        limit = st.total * 4096 / 4;
+    }
+    return limit;
+}
+
+bool tcp_mem_charge(uint64_t bytes)
+{
+    if (net_stats.tcp_mem + bytes > tcp_mem_limit())
+        return false;
+    net_stats.tcp_mem += bytes;
+    return true;
+}
+
+void tcp_mem_uncharge(uint64_t bytes) { net_stats.tcp_mem -= bytes; }
 
 bool ring_init(struct ring *r, uint32_t size)
 {
+    *r = (struct ring){ 0 };
+    if (!tcp_mem_charge(size))
+        return false;
     r->buf = kmalloc(size);
-    r->size = r->buf ? size : 0;
-    r->head = r->len = 0;
-    return r->buf != NULL;
+    if (!r->buf) {
+        tcp_mem_uncharge(size);
+        return false;
+    }
+    r->size = size;
+    return true;
 }
 
 void ring_free(struct ring *r)
 {
-    kfree(r->buf);
+    if (r->buf) {
+        kfree(r->buf);
+        tcp_mem_uncharge(r->size);
+    }
     *r = (struct ring){ 0 };
 }
 

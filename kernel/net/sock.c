@@ -14,6 +14,9 @@
 
 #define HASH_SIZE 256
 #define UDP_SNDMAX 1472
+#define NOMEM_RETRY_NS 20000000ull          // a send that found no memory looks again after this
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 static struct sock *all;
 static struct sock *tcp_hash[HASH_SIZE];
@@ -22,11 +25,17 @@ static uint64_t generation;                 // bumped by every sock_wake (for po
 static uint16_t next_port = 49152;
 
 // ---- objects and lookup -----------------------------------------------------------
+// A TCP socket is charged to the connections' memory budget (ring.c).
 struct sock *sock_alloc(int type)
 {
-    struct sock *s = kcalloc(1, sizeof *s);
-    if (!s)
+    if (type == NS_STREAM && !tcp_mem_charge(sizeof(struct sock)))
         return NULL;
+    struct sock *s = kcalloc(1, sizeof *s);
+    if (!s) {
+        if (type == NS_STREAM)
+            tcp_mem_uncharge(sizeof(struct sock));
+        return NULL;
+    }
     s->type = type;
     s->next = all;
     all = s;
@@ -50,6 +59,8 @@ void sock_free_if_done(struct sock *s)
     ring_free(&s->snd);
     ring_free(&s->rcv);
     sock_wake(s);                           // nobody should wait, but never strand a thread
+    if (s->type == NS_STREAM)
+        tcp_mem_uncharge(sizeof(struct sock));
     kfree(s);
 }
 
@@ -304,10 +315,18 @@ long ns_send(struct sock *s, const void *buf, size_t n, bool nonblock)
         } else if (s->wr_shut || !can_send(s)) {
             r = s->state == TCP_SYN_SENT || (s->state == TCP_CLOSED && !s->rport) ? -ENOTCONN : -EPIPE;
         } else {
-            done += (size_t)tcp_send(s, (const uint8_t *)buf + done, n - done);
+            long q = tcp_send(s, (const uint8_t *)buf + done, n - done);
+            if (q >= 0)
+                done += (size_t)q;
             if (done == n)
                 break;
-            r = wait_or_fail(s, nonblock, deadline);
+            if (q >= 0)
+                r = wait_or_fail(s, nonblock, deadline);
+            else if (!nonblock)                         // no memory for a buffer: try again soon
+                r = wait_or_fail(s, false, min_u64(deadline, clock_monotonic_ns() + NOMEM_RETRY_NS)) == 0 ||
+                    clock_monotonic_ns() < deadline ? 0 : -EAGAIN;
+            else
+                r = -EAGAIN;
         }
     }
     irq_restore(irq);
@@ -492,7 +511,7 @@ unsigned ns_ready(struct sock *s)
         bool connected_once = s->rport && s->state != TCP_SYN_SENT;
         if (s->rcv.len || s->fin_rcvd || s->rd_shut || s->error || (s->state == TCP_CLOSED && connected_once))
             r |= NS_IN;
-        if (can_send(s) && !s->wr_shut && ring_space(&s->snd) > 0)
+        if (can_send(s) && !s->wr_shut && (!s->snd.buf || ring_space(&s->snd) > 0))
             r |= NS_OUT;
         if (s->error)
             r |= NS_ERR;

@@ -46,6 +46,13 @@ struct sock {
     uint64_t rto_ns, rtx_at, srtt_ns, rtt_start;
     uint32_t rtt_seq;
     unsigned retries;
+    // congestion control (RFC 5681, NewReno as in RFC 6582), in bytes
+    uint32_t cwnd, ssthresh, recover;
+    unsigned dupacks;
+    bool in_recovery;
+    // the persist timer (RFC 9293 3.8.6.1): probes a zero window, never a retry
+    uint64_t persist_at;
+    unsigned persist_shift, persist_probes;
     bool keepalive;
     uint64_t last_heard_ns, tw_until;
     unsigned ka_probes;
@@ -78,13 +85,36 @@ void tcp_shutdown_write(struct sock *s);
 void tcp_app_close(struct sock *s);
 bool tcp_can_free(struct sock *s);
 void tcp_keepalive_set(struct sock *s, bool on);
+// tcp_cc.c, for tcp.c
+void cc_init(struct sock *s);
+bool cc_ack(struct sock *s, uint32_t acked);
+bool cc_dupack(struct sock *s);
+void cc_timeout(struct sock *s, bool first);
 // udp.c, for sock.c
 int  udp_send(struct sock *s, const uint8_t *buf, size_t n, uint32_t ip, uint16_t port);
 void udp_flush(struct sock *s);
 
-// ring.c
+// ring.c. Every ring of a connection is charged to the TCP memory budget
+// (net_stats.tcp_mem, at most tcp_mem_limit() bytes): ring_init fails past it.
 bool ring_init(struct ring *r, uint32_t size);
 void ring_free(struct ring *r);
+bool tcp_mem_charge(uint64_t bytes);       // false (nothing charged) past the limit
+void tcp_mem_uncharge(uint64_t bytes);
+
+// tcp_timewait.c: connections in TIME_WAIT without their socket. An entry is
+// the four-tuple and the two sequence numbers an answer needs; the table is
+// bounded (TW_MAX) and, when full, the oldest entry makes room.
+struct tw_entry {
+    uint32_t lip, rip, snd_nxt, rcv_nxt;
+    uint16_t lport, rport;
+    int32_t hnext;                          // hash chain (index, -1 ends)
+    uint64_t until;
+};
+void tw_enter(const struct sock *s, uint64_t until);
+struct tw_entry *tw_find(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
+void tw_remove(struct tw_entry *t);
+void tw_expire(uint64_t now);
+
 uint32_t ring_write(struct ring *r, const uint8_t *src, uint32_t n);
 uint32_t ring_read(struct ring *r, uint8_t *dst, uint32_t n, bool peek);
 void ring_copy_out(const struct ring *r, uint32_t off, uint8_t *dst, uint32_t n);

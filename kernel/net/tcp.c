@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// TCP (RFC 793, 1122, 6298), small but real: passive and active open, MSS,
+// TCP (RFC 9293, 1122, 6298), small but real: passive and active open, MSS,
 // a receive window (the free space of a 32 KiB buffer), in-order delivery
 // (an out-of-order segment is dropped, counted and answered with a duplicate
 // ACK), retransmission on timeout with exponential backoff (go-back-N from
-// the oldest unacknowledged byte), zero-window probes, full and half close,
-// TIME_WAIT, keep-alive probes and RST for segments nobody expects.
-// Segments are sent at once (no Nagle, no delayed ACK, no congestion control:
-// the wire is a virtual one).
+// the oldest unacknowledged byte), fast retransmit and NewReno recovery
+// (tcp_cc.c), a persist timer for zero windows, full and half close,
+// TIME_WAIT (tcp_timewait.c), keep-alive probes and RST for segments nobody
+// expects. Buffers come when a connection first sends or receives data and go
+// as soon as it cannot use them any more; all of it is charged to a bounded
+// budget (ring.c). Segments are sent at once (no Nagle, no delayed ACK).
 #include <errno.h>
 #include <string.h>
 #include "sock.h"
@@ -19,6 +21,8 @@
 #define RTO_INIT_NS    1000000000ull
 #define RTO_MIN_NS     200000000ull
 #define RTO_MAX_NS     8000000000ull
+#define PERSIST_MAX_NS 8000000000ull
+#define PERSIST_PROBES 16                 // unanswered window probes before giving up
 #define MAX_RETRIES    8
 #define SYNACK_RETRIES 3
 #define TIME_WAIT_NS   1000000000ull     // 2 MSL, shortened: a lab's virtual wire
@@ -37,6 +41,8 @@ struct seg {
 
 static bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 static bool seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+
+static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
 static uint32_t new_iss(void) { return (uint32_t)(rdtsc() * 2654435761u); }
 
@@ -94,17 +100,68 @@ static void arm_rtx(struct sock *s)
         s->rtx_at = clock_monotonic_ns() + s->rto_ns;
 }
 
+static bool sends_data(const struct sock *s)
+{
+    return s->state == TCP_ESTABLISHED || s->state == TCP_CLOSE_WAIT || s->state == TCP_FIN_WAIT_1 ||
+           s->state == TCP_LAST_ACK || s->state == TCP_CLOSING;
+}
+
+static uint64_t persist_interval(const struct sock *s)
+{
+    uint64_t t = (s->rto_ns < RTO_MIN_NS ? RTO_MIN_NS : s->rto_ns) << s->persist_shift;
+    return t > PERSIST_MAX_NS ? PERSIST_MAX_NS : t;
+}
+
+// RFC 9293 3.8.6.1: while the peer's window is zero and data waits, the
+// persist timer probes it (never a retransmission, never a failure while the
+// peer answers); what was in flight went into a closed window, so sending
+// resumes at SND.UNA once it opens.
+static void update_persist(struct sock *s)
+{
+    if (s->snd_wnd != 0 || s->snd.len == 0 || !sends_data(s)) {
+        s->persist_at = 0;
+        s->persist_shift = 0;
+        return;
+    }
+    if (s->persist_at)
+        return;
+    s->snd_nxt = s->snd_una;
+    s->fin_sent = false;                                 // the FIN goes again after the data
+    s->rtx_at = 0;
+    s->rtt_start = 0;
+    s->persist_at = clock_monotonic_ns() + persist_interval(s);
+}
+
+// The segment at SND.UNA again: fast retransmit, or a partial ACK in recovery.
+static void resend_first(struct sock *s)
+{
+    uint32_t len = min32(s->snd.len, s->mss);
+    if (len)
+        send_segment(s, s->snd_una, TH_ACK, 0, len);
+    else if (s->fin_sent)
+        send_segment(s, s->snd_una, TH_FIN | TH_ACK, 0, 0);
+    s->rtt_start = 0;                                    // Karn: no sample from a resent segment
+    net_stats.tcp_fast_retransmits++;
+}
+
+// The send buffer goes once it is empty and the app can write no more.
+static void maybe_free_snd(struct sock *s)
+{
+    if (s->snd.buf && s->snd.len == 0 && (s->fin_queued || s->state == TCP_CLOSED))
+        ring_free(&s->snd);
+}
+
 // Sends what the window allows of the send buffer, then the FIN if queued.
 static void tcp_output(struct sock *s)
 {
-    if (s->state != TCP_ESTABLISHED && s->state != TCP_CLOSE_WAIT && s->state != TCP_FIN_WAIT_1 &&
-        s->state != TCP_LAST_ACK && s->state != TCP_CLOSING)
+    if (!sends_data(s))
         return;
     uint32_t off = s->snd_nxt - s->snd_una;
-    while (!s->fin_sent && off < s->snd.len && off < s->snd_wnd) {
+    uint32_t wnd = min32(s->snd_wnd, s->cwnd);
+    while (!s->fin_sent && off < s->snd.len && off < wnd) {
         uint32_t len = s->snd.len - off;
         if (len > s->mss) len = s->mss;
-        if (len > s->snd_wnd - off) len = s->snd_wnd - off;
+        if (len > wnd - off) len = wnd - off;
         uint8_t flags = TH_ACK | (off + len == s->snd.len ? TH_PSH : 0);
         if (!send_segment(s, s->snd_una + off, flags, off, len))
             break;
@@ -129,8 +186,7 @@ static void tcp_output(struct sock *s)
             s->state = TCP_FIN_WAIT_1;
         arm_rtx(s);
     }
-    if (s->snd.len > off && s->snd_wnd == 0)
-        arm_rtx(s);                                      // the persist timer: probe the window
+    update_persist(s);
 }
 
 // ---- state changes -------------------------------------------------------------------------
@@ -140,6 +196,10 @@ static void set_closed(struct sock *s)
         net_stats.tcp_active--;
     s->state = TCP_CLOSED;
     s->rtx_at = 0;
+    s->persist_at = 0;
+    ring_free(&s->snd);
+    if (s->app_closed)
+        ring_free(&s->rcv);                              // else the app may still read it
     sock_hash_remove(s);
     channel_close(s);
     sock_wake(s);
@@ -176,25 +236,16 @@ static void tcp_abort(struct sock *s, int err, bool send_rst)
     set_closed(s);
 }
 
-static bool make_buffers(struct sock *s)
-{
-    return (s->snd.buf || ring_init(&s->snd, TCP_BUF)) && (s->rcv.buf || ring_init(&s->rcv, TCP_BUF));
-}
-
-// The handshake is done: buffers (only now, so a SYN flood costs little memory).
+// The handshake is done. Buffers come later, with the first data each way.
 static bool become_established(struct sock *s, const struct seg *g)
 {
-    if (!make_buffers(s)) {
-        net_stats.drop_nomem++;
-        tcp_abort(s, ENOMEM, true);
-        return false;
-    }
     s->state = TCP_ESTABLISHED;
     s->snd_una = g->ack;
     s->snd_wnd = g->win;
     s->rtx_at = 0;
     s->retries = 0;
     s->last_heard_ns = clock_monotonic_ns();
+    cc_init(s);
     net_stats.tcp_conns++;
     if (net_cfg.channels)
         channel_open(s);                                 // an established connection is a flow
@@ -339,12 +390,23 @@ static void process_ack(struct sock *s, const struct seg *g)
         send_ack(s);                                     // acknowledges what we never sent
         return;
     }
+    bool same_window = g->win == s->snd_wnd;
     if (seq_le(s->snd_una, g->ack))
         s->snd_wnd = g->win;
-    if (!seq_lt(s->snd_una, g->ack))
+    if (g->ack == s->snd_una) {
+        // RFC 5681's duplicate ACK: nothing new, data outstanding, the window open and unmoved
+        if (!g->len && !(g->flags & (TH_SYN | TH_FIN)) && same_window && g->win &&
+            s->snd_una != s->snd_max && !s->persist_at && cc_dupack(s))
+            resend_first(s);
+        update_persist(s);
+        return;
+    }
+    if (seq_lt(g->ack, s->snd_una))
         return;
     uint32_t acked = g->ack - s->snd_una;
-    bool fin_acked = s->fin_sent && g->ack == s->snd_max;
+    bool fin_acked = s->fin_queued && acked > s->snd.len;     // the FIN is the one byte past the data
+    if (fin_acked)
+        s->fin_sent = true;
     ring_drop(&s->snd, acked - fin_acked);
     s->snd_una = g->ack;
     if (seq_lt(s->snd_nxt, s->snd_una))
@@ -357,6 +419,10 @@ static void process_ack(struct sock *s, const struct seg *g)
     s->retries = 0;
     s->rto_ns = s->srtt_ns * 2 < RTO_MIN_NS ? RTO_MIN_NS : s->srtt_ns * 2;
     s->rtx_at = s->snd_una == s->snd_max ? 0 : clock_monotonic_ns() + s->rto_ns;
+    if (cc_ack(s, acked))
+        resend_first(s);                                 // a partial ACK: the next hole
+    update_persist(s);
+    maybe_free_snd(s);
     if (fin_acked) {
         if (s->state == TCP_FIN_WAIT_1) {
             s->state = TCP_FIN_WAIT_2;
@@ -382,13 +448,20 @@ static void process_data(struct sock *s, struct seg *g)
         ack = true;
     }
     if (g->seq != s->rcv_nxt) {
-        if (g->len || (g->flags & TH_FIN))
-            net_stats.drop_tcp_ooo++;
+        if (seq_lt(s->rcv_nxt, g->seq) && (g->len || (g->flags & TH_FIN)))
+            net_stats.drop_tcp_ooo++;                    // a hole before it (a resent FIN is old, not this)
+        else if ((g->flags & TH_FIN) && s->state == TCP_TIME_WAIT)
+            s->tw_until = clock_monotonic_ns() + TIME_WAIT_NS;    // our last ACK was lost
         send_ack(s);                                     // duplicate ACK: "I still want rcv_nxt"
         return;
     }
     bool orphan = s->app_closed && !s->parent;
-    if (g->len && s->state <= TCP_FIN_WAIT_2 && !s->rd_shut && !orphan) {
+    bool keep = g->len && s->state <= TCP_FIN_WAIT_2 && !s->rd_shut && !orphan;
+    if (keep && !s->rcv.buf && !ring_init(&s->rcv, TCP_BUF)) {
+        net_stats.drop_nomem++;                          // no ACK: the peer sends it again
+        return;
+    }
+    if (keep) {
         uint32_t n = ring_write(&s->rcv, g->data, g->len);
         s->rcv_nxt += n;
         if (n < g->len)
@@ -412,9 +485,6 @@ static void process_data(struct sock *s, struct seg *g)
             s->tw_until = clock_monotonic_ns() + TIME_WAIT_NS;
         }
         sock_wake(s);
-    } else if ((g->flags & TH_FIN) && s->state == TCP_TIME_WAIT) {
-        s->tw_until = clock_monotonic_ns() + TIME_WAIT_NS;    // our last ACK was lost
-        ack = true;
     }
     if (ack)
         send_ack(s);
@@ -423,7 +493,7 @@ static void process_data(struct sock *s, struct seg *g)
 static void synchronized_input(struct sock *s, struct seg *g)
 {
     if (g->flags & TH_RST) {
-        uint32_t wnd = s->rcv.size ? ring_space(&s->rcv) : 0;
+        uint32_t wnd = rcv_window(s);
         if (g->seq == s->rcv_nxt || (seq_le(s->rcv_nxt, g->seq) && seq_lt(g->seq, s->rcv_nxt + wnd + 1)))
             tcp_abort(s, s->state == TCP_CLOSE_WAIT || s->state == TCP_ESTABLISHED ? ECONNRESET : EPIPE, false);
         return;
@@ -436,11 +506,29 @@ static void synchronized_input(struct sock *s, struct seg *g)
         return;
     s->last_heard_ns = clock_monotonic_ns();
     s->ka_probes = 0;
+    s->persist_probes = 0;
     process_ack(s, g);
     if (s->state != TCP_CLOSED)
         process_data(s, g);
     if (s->state != TCP_CLOSED)
         tcp_output(s);
+}
+
+// A segment for a connection in the TIME_WAIT table. RST is ignored (RFC
+// 1337); a SYN past what we received starts a new connection (false: the
+// caller goes on to the listener); anything else is answered with an ACK.
+static bool timewait_input(struct tw_entry *t, const struct seg *g)
+{
+    if (g->flags & TH_RST)
+        return true;
+    if ((g->flags & (TH_SYN | TH_ACK)) == TH_SYN && seq_lt(t->rcv_nxt, g->seq)) {
+        tw_remove(t);
+        return false;
+    }
+    struct sock tmp = { .lip = t->lip, .lport = t->lport, .rip = t->rip, .rport = t->rport,
+                        .rcv_nxt = t->rcv_nxt };
+    send_segment(&tmp, t->snd_nxt, TH_ACK, 0, 0);
+    return true;
 }
 
 void tcp_input(struct pkt *p)
@@ -452,6 +540,9 @@ void tcp_input(struct pkt *p)
     if (!parse(p, &g))
         goto out;
     struct sock *s = sock_find_tcp(p->dst_ip, ntoh16(h->dport), p->src_ip, ntoh16(h->sport));
+    struct tw_entry *t = s ? NULL : tw_find(p->dst_ip, ntoh16(h->dport), p->src_ip, ntoh16(h->sport));
+    if (t && timewait_input(t, &g))
+        goto out;
     if (!s) {
         struct sock *l = sock_find_listener(p->dst_ip, ntoh16(h->dport));
         if (l && (g.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN)
@@ -487,13 +578,14 @@ out:
 // ---- timers -------------------------------------------------------------------------------
 static void retransmit(struct sock *s, uint64_t now)
 {
-    bool probing = s->state >= TCP_ESTABLISHED && s->snd_wnd == 0 && s->snd.len && s->snd_una == s->snd_max;
     unsigned limit = s->state == TCP_SYN_RCVD ? SYNACK_RETRIES : MAX_RETRIES;
-    if (!probing && ++s->retries > limit) {
+    if (++s->retries > limit) {
         tcp_abort(s, ETIMEDOUT, true);
         return;
     }
     net_stats.tcp_retransmits++;
+    if (s->state >= TCP_ESTABLISHED)
+        cc_timeout(s, s->retries == 1);
     s->rto_ns = s->rto_ns * 2 > RTO_MAX_NS ? RTO_MAX_NS : s->rto_ns * 2;
     s->rtx_at = now + s->rto_ns;
     s->rtt_start = 0;                                     // Karn: no sample from a resent segment
@@ -502,17 +594,32 @@ static void retransmit(struct sock *s, uint64_t now)
     } else if (s->state == TCP_SYN_RCVD) {
         send_segment(s, s->iss, TH_SYN | TH_ACK, 0, 0);
     } else if (s->snd.len) {                              // go back to the oldest byte
-        uint32_t len = s->snd.len < s->mss ? s->snd.len : s->mss;
-        if (probing) len = 1;
+        uint32_t len = min32(s->snd.len, s->mss);
         send_segment(s, s->snd_una, TH_ACK | TH_PSH, 0, len);
         s->snd_nxt = s->snd_una + len;
         if (seq_lt(s->snd_max, s->snd_nxt))
             s->snd_max = s->snd_nxt;
         if (s->fin_sent && s->snd_nxt != s->snd_max)
-            s->fin_sent = false, s->snd_max--;            // the FIN goes again after the data
+            s->fin_sent = false;                          // the FIN goes again after the data
     } else if (s->fin_sent) {
         send_segment(s, s->snd_una, TH_FIN | TH_ACK, 0, 0);
     }
+}
+
+// One byte at SND.UNA into the closed window; the peer answers with its window.
+static void persist_probe(struct sock *s, uint64_t now)
+{
+    if (++s->persist_probes > PERSIST_PROBES) {
+        tcp_abort(s, ETIMEDOUT, true);                   // the peer stopped answering at all
+        return;
+    }
+    net_stats.tcp_persist_probes++;
+    send_segment(s, s->snd_una, TH_ACK, 0, 1);
+    if (seq_lt(s->snd_max, s->snd_una + 1))
+        s->snd_max = s->snd_una + 1;                     // so an ACK of the byte is acceptable
+    if (s->persist_shift < 8)
+        s->persist_shift++;
+    s->persist_at = now + persist_interval(s);
 }
 
 static void keepalive(struct sock *s, uint64_t now)
@@ -529,6 +636,7 @@ static void keepalive(struct sock *s, uint64_t now)
 
 void tcp_tick(uint64_t now)
 {
+    tw_expire(now);
     struct sock *next;
     for (struct sock *s = sock_list(); s; s = next) {
         next = s->next;                                   // s may be freed below
@@ -536,13 +644,19 @@ void tcp_tick(uint64_t now)
             continue;
         if (s->chan && channel_pending(s))
             channel_drain(s);                             // ACKs may be waiting on the channel
-        if (s->state == TCP_CLOSED) {
+        if (s->state == TCP_TIME_WAIT && s->app_closed) {
+            tw_enter(s, s->tw_until);                     // the socket goes, the four-tuple stays
+            set_closed(s);
+            sock_free_if_done(s);
+        } else if (s->state == TCP_CLOSED) {
             sock_free_if_done(s);                         // the one place the stack frees
         } else if ((s->state == TCP_TIME_WAIT || (s->state == TCP_FIN_WAIT_2 && s->app_closed)) &&
                    now >= s->tw_until) {
             set_closed(s);
         } else if (s->rtx_at && now >= s->rtx_at) {
             retransmit(s, now);
+        } else if (s->persist_at && now >= s->persist_at) {
+            persist_probe(s, now);
         } else {
             keepalive(s, now);
         }
@@ -575,6 +689,10 @@ int tcp_connect(struct sock *s, uint32_t ip, uint16_t port)
 
 long tcp_send(struct sock *s, const uint8_t *buf, size_t n)
 {
+    if (!s->snd.buf && !ring_init(&s->snd, TCP_BUF)) {
+        net_stats.drop_nomem++;
+        return -ENOBUFS;
+    }
     struct stage_mark m = stage_begin(CTX_THREAD, ST_TX);
     uint32_t q = ring_write(&s->snd, buf, n > TCP_BUF ? TCP_BUF : (uint32_t)n);
     tcp_output(s);
@@ -602,6 +720,7 @@ void tcp_shutdown_write(struct sock *s)
     }
     s->fin_queued = true;
     tcp_output(s);
+    maybe_free_snd(s);
 }
 
 void tcp_app_close(struct sock *s)
@@ -618,11 +737,15 @@ void tcp_app_close(struct sock *s)
         set_closed(s);
     } else if ((s->state == TCP_ESTABLISHED || s->state == TCP_CLOSE_WAIT) && s->rcv.len) {
         tcp_abort(s, 0, true);                           // unread data: RST, as Linux does
-    } else if (!s->fin_queued) {
-        s->fin_queued = true;
-        tcp_output(s);
-        if (s->state == TCP_FIN_WAIT_2)
-            s->tw_until = clock_monotonic_ns() + ORPHAN_FIN_NS;
+    } else {
+        ring_free(&s->rcv);                              // nobody reads any more
+        if (!s->fin_queued) {
+            s->fin_queued = true;
+            tcp_output(s);
+            if (s->state == TCP_FIN_WAIT_2)
+                s->tw_until = clock_monotonic_ns() + ORPHAN_FIN_NS;
+        }
+        maybe_free_snd(s);
     }
 }
 
