@@ -688,7 +688,8 @@ async def net_figures(guests: Guests, settings: BenchSettings
                                 "do not"))
     for path in result.http_rps:
         comps.append(Comparison(f"http_rps_{path}",
-                                f"HTTP requests/s, Python client (net={path})", "net", "req/s", "wall", result.http_rps[path], linux_rps,
+                                f"HTTP requests/s, Python client (net={path})", "net", "req/s",
+                                "wall", result.http_rps[path], linux_rps,
                                 "keep-alive, one connection, through hostfwd; the client "
                                 "is the bottleneck (see the clients group)", "higher"))
     skipped.append(Skipped("instructions per packet on Linux",

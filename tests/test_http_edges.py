@@ -16,9 +16,7 @@ import time
 import pytest
 
 from labkit import cpio, paths
-from labkit.net.realclients import LINUX, UNI, serve
-
-pytestmark = pytest.mark.boot
+from labkit.net.realclients import LINUX, UNI, parse_ab, parse_wrk, serve
 
 HOST = b"Host: lab"
 H = HOST + b"\r\n"
@@ -199,14 +197,17 @@ async def run_all(guest: str, linux_guest=None) -> None:
         assert m.state.alive
 
 
+@pytest.mark.boot
 async def test_hostile_requests_on_the_unikernel():
     await run_all(UNI)
 
 
+@pytest.mark.boot
 async def test_hostile_requests_on_linux(linux_guest):
     await run_all(LINUX, linux_guest)
 
 
+@pytest.mark.boot
 async def test_index_html_comes_from_the_boot_archive(tmp_path):
     """A boot archive with an index.html: / serves it; any other file of the archive,
     the app's own ELF included, stays out of reach."""
@@ -240,3 +241,28 @@ async def test_index_html_comes_from_the_boot_archive(tmp_path):
         assert "/ is index.html" in m.console.text
     finally:
         await m.close()
+
+
+WRK_REPORT = """Running 1s test @ http://127.0.0.1:18080/nothere
+  1 threads and 2 connections
+  Latency Distribution
+     50%   49.00us
+  28023 requests in 1.00s, 3.61MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 28023
+Requests/sec:  28016.95
+Transfer/sec:      3.61MB
+"""
+AB_REPORT = """Complete requests:      190
+Failed requests:        3
+Keep-Alive requests:    190
+Non-2xx responses:      4
+Requests per second:    3595.70 [#/sec] (mean)
+"""
+
+
+def test_client_reports_are_read_with_their_errors():
+    assert parse_wrk(WRK_REPORT) == (28016.95, 28026)
+    assert parse_wrk(WRK_REPORT.replace("Non-2xx or 3xx responses: 28023\n", "")) == (28016.95, 3)
+    assert parse_ab(AB_REPORT, 200) == (3595.70, 3 + 4 + 10)
+    assert parse_ab("apr_socket_recv: Connection reset by peer (104)", 200) == (0.0, 200)

@@ -17,9 +17,14 @@ import time
 import pytest
 
 from labkit import paths
-from labkit.net.realclients import LINUX, UNI, missing, redis_benchmark, serve
-
-pytestmark = pytest.mark.boot
+from labkit.net.realclients import (
+    LINUX,
+    UNI,
+    missing,
+    parse_redis_benchmark,
+    redis_benchmark,
+    serve,
+)
 
 
 def fixed_fd_table() -> int | None:
@@ -185,6 +190,7 @@ def guest_of(name: str, request: pytest.FixtureRequest) -> tuple[str, object]:
     return (UNI, None) if name == UNI else (LINUX, request.getfixturevalue("linux_guest"))
 
 
+@pytest.mark.boot
 @pytest.mark.parametrize("name", [UNI, LINUX])
 async def test_kvstore_protocol_and_slow_reader(name, request):
     guest, linux_guest = guest_of(name, request)
@@ -203,6 +209,7 @@ async def test_kvstore_protocol_and_slow_reader(name, request):
             pytest.skip(missing("redis-cli") or missing("redis-benchmark"))
 
 
+@pytest.mark.boot
 @pytest.mark.parametrize("name", [
     pytest.param(UNI, marks=pytest.mark.xfail(
         (fixed_fd_table() or 1024) < 128, strict=True,
@@ -213,3 +220,12 @@ async def test_kvstore_serves_100_clients(name, request):
     guest, linux_guest = guest_of(name, request)
     async with serve(guest, "kvstore", linux_guest=linux_guest) as (_, port):
         await asyncio.to_thread(many_clients, port, 100)
+
+
+def test_redis_benchmark_report_is_read_with_its_errors():
+    out = ("PING_INLINE: rps=0.0 (overall: -nan) avg_msec=-nan (overall: -nan)\r"
+           "                   \rPING_INLINE: 540540.56 requests per second, p50=0.151 msec\n"
+           "SET: 512820.50 requests per second, p50=0.159 msec\n\n")
+    assert parse_redis_benchmark(out) == ({"PING_INLINE": 540540.56, "SET": 512820.50}, 0)
+    failed = "SET: rps=0.0\rError from server: ERR unknown command\n\n(exit status 1)"
+    assert parse_redis_benchmark(failed) == ({}, 2)

@@ -106,10 +106,16 @@ def wrk(port: int, connections: int = 4, seconds: int = 5, target: str = "/hello
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
            f"http://127.0.0.1:{port}{target}"]
     out = _run(cmd, seconds + 60)
+    rate, errors = parse_wrk(out)
+    return ClientRun("wrk", {"GET": rate}, errors, cmd, out)
+
+
+def parse_wrk(out: str) -> tuple[float, int]:
+    """(requests/s, errors) from wrk's report: socket errors and non-2xx/3xx answers."""
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     errors += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    return ClientRun("wrk", {"GET": float(rate.group(1)) if rate else 0.0}, errors, cmd, out)
+    return float(rate.group(1)) if rate else 0.0, errors
 
 
 def ab(port: int, requests: int = 2000, concurrency: int = 4, keepalive: bool = True,
@@ -118,14 +124,21 @@ def ab(port: int, requests: int = 2000, concurrency: int = 4, keepalive: bool = 
     cmd = ["ab", *(["-k"] if keepalive else []), "-q", "-n", str(requests), "-c",
            str(concurrency), f"http://127.0.0.1:{port}{target}"]
     out = _run(cmd, 120)
+    rate, errors = parse_ab(out, requests)
+    return ClientRun("ab", {"GET": rate}, errors, cmd, out)
+
+
+def parse_ab(out: str, requests: int) -> tuple[float, int]:
+    """(requests/s, errors) from ab's report: failed, non-2xx and missing requests (all of
+    them if there is no report)."""
     rate = re.search(r"Requests per second:\s+([\d.]+)", out)
     failed = re.search(r"Failed requests:\s+(\d+)", out)
     non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
     complete = re.search(r"Complete requests:\s+(\d+)", out)
-    errors = (int(failed.group(1)) if failed else requests) + (int(non2xx.group(1)) if non2xx
-                                                                else 0)
-    errors += requests - int(complete.group(1)) if complete else 0
-    return ClientRun("ab", {"GET": float(rate.group(1)) if rate else 0.0}, errors, cmd, out)
+    if not (rate and failed and complete):
+        return 0.0, requests
+    errors = int(failed.group(1)) + (int(non2xx.group(1)) if non2xx else 0)
+    return float(rate.group(1)), errors + requests - int(complete.group(1))
 
 
 def redis_benchmark(port: int, tests: str = "ping,set,get", requests: int = 20000,
@@ -135,11 +148,17 @@ def redis_benchmark(port: int, tests: str = "ping,set,get", requests: int = 2000
     cmd = ["redis-benchmark", "-p", str(port), "-t", tests, "-n", str(requests), "-c",
            str(clients), "-P", str(pipeline), "-q"]
     out = _run(cmd, 180)
-    rates = {name: float(v) for name, v in
-             re.findall(r"^\s*([A-Z_]+): ([\d.]+) requests per second", out, re.M)}
-    errors = len(re.findall(r"Error from server|error:", out, re.I))
-    errors += "(exit status" in out
+    rates, errors = parse_redis_benchmark(out)
     return ClientRun("redis-benchmark", rates, errors, cmd, out)
+
+
+def parse_redis_benchmark(out: str) -> tuple[dict[str, float], int]:
+    """({test: requests/s}, errors) from ``redis-benchmark -q`` output: error replies,
+    connection errors, and a failed exit (noted by :func:`_run`)."""
+    rates = {name: float(v) for name, v in
+             re.findall(r"(?:^|\r)\s*([A-Z_]+): ([\d.]+) requests per second", out, re.M)}
+    errors = len(re.findall(r"Error from server|error:", out, re.I))
+    return rates, errors + ("(exit status" in out)
 
 
 # ------------------------------------------------------------------------------ both guests
