@@ -903,7 +903,7 @@ def run_bench(runs: int = 5, machine: str = "pc") -> list[Figure]:
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit in ("bytes", "instructions", "MiB") and value == int(value):
+    if unit in ("bytes", "instructions", "MiB", "errors") and value == int(value):
         return f"{value:,.0f}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
@@ -1032,7 +1032,8 @@ def plot_result(result: BenchResult, path: str | os.PathLike[str] | None = None)
         if values[1] and values[0] and max(values) / max(min(values), 1e-12) > 30:
             ax.set_yscale("log")
             ax.set_ylim(bottom=min(values) / 3)
-        ratio = f"  Linux/uni {_ratio(c.ratio)}" if c.ratio is not None else "  (no Linux)"
+        ratio = (f"  Linux/uni {_ratio(c.ratio)}" if c.ratio is not None
+                 else "  (no Linux)" if c.linux is None else f"  {u:g} and {lx:g}")
         ax.set_title(f"{c.name}\n[{c.mode}]{ratio}", fontsize=8)
         ax.set_ylabel(f"{unit} ({c.better} is better)", fontsize=7)
         ax.tick_params(labelsize=8)
