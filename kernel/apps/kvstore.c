@@ -615,6 +615,7 @@ static void drop(struct client *c)
 }
 
 static struct client clients[MAX_CLIENTS];
+static int nslots;                 // clients[nslots..] are all free
 static struct pollfd polled[MAX_CLIENTS + 1];
 static int polled_client[MAX_CLIENTS + 1];
 
@@ -635,7 +636,9 @@ int main(int argc, char **argv)
     for (;;) {
         int n = 0;
         polled[n++] = (struct pollfd){ accepting ? lfd : -1, POLLIN, 0 };
-        for (int i = 0; i < MAX_CLIENTS; i++) {
+        while (nslots > 0 && clients[nslots - 1].fd < 0)
+            nslots--;
+        for (int i = 0; i < nslots; i++) {
             struct client *c = &clients[i];
             if (c->fd < 0)
                 continue;
@@ -661,8 +664,10 @@ int main(int argc, char **argv)
             else if (fd >= 0 && i == MAX_CLIENTS) {
                 send(fd, "-ERR max number of clients reached\r\n", 36, MSG_NOSIGNAL);
                 close(fd);
-            } else if (fd >= 0)
+            } else if (fd >= 0) {
                 clients[i].fd = fd;
+                nslots = i + 1 > nslots ? i + 1 : nslots;
+            }
         }
     }
 }
