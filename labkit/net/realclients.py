@@ -169,7 +169,7 @@ def _cases(quick: bool) -> dict[str, tuple[str, str, str, Callable[[int], Client
         "wrk_c4": ("httpd", "wrk -c4 keep-alive GET /hello", "wrk",
                    lambda port: wrk(port, 4, seconds)),
         "ab_k_c4": ("httpd", "ab -k -c4 GET /hello", "ab",
-                    lambda port: ab(port, n // 5, 4, keepalive=True)),
+                    lambda port: ab(port, n // 10, 4, keepalive=True)),
         "redis_p16": ("kvstore", "redis-benchmark -c8 -P16", "redis-benchmark",
                       lambda port: redis_benchmark(port, "ping,set,get", n, 8, 16)),
     }
@@ -294,7 +294,7 @@ async def bench_part(settings: Any, progress: Callable[[str], None] | None = Non
     (requests/s, better higher; errors, better lower), what was skipped, and the raw samples."""
     from ..bench import Comparison, Figure, Skipped
 
-    runs = 1 if settings.quick else 3
+    runs = 1 if settings.quick else settings.runs
     result = await client_bench(runs, settings.quick, settings.memory, settings.linux,
                                 progress, machine=settings.machine)
     figs: list[Any] = []
