@@ -30,8 +30,11 @@ boot     instructions from reset to the app (``app_main`` milestone, on Linux ``
 syscall  ``getpid()`` and 1-byte ``write()`` per call, and an empty loop iteration (the
          compute-bound control), from ``syscall_bench`` under icount
 memory   the smallest ``-m`` (MiB) at which hello boots and exits 0 (bisection)
-net      UDP echo round trip and HTTP keep-alive requests per second (from
-         :mod:`labkit.net.bench` when it is there), instructions per packet on the unikernel
+net      UDP echo round trip and HTTP keep-alive requests per second with a Python client
+         (from :mod:`labkit.net.bench` when it is there), instructions per packet on the
+         unikernel
+clients  real clients: wrk and ``ab -k`` against httpd, redis-benchmark against kvstore,
+         guests interleaved, requests per second and errors (:mod:`labkit.net.realclients`)
 balloon  inflate and deflate 64 MiB through virtio-balloon (from :mod:`labkit.balloon`)
 ======== =============================================================================
 
@@ -94,7 +97,7 @@ __all__ = [
 SCHEMA = "labkit-bench/2"
 
 #: The suite's groups, in the order they run and print.
-GROUPS = ("size", "boot", "syscall", "memory", "net", "balloon")
+GROUPS = ("size", "boot", "syscall", "memory", "net", "clients", "balloon")
 
 UNI, LINUX = "unikernel", "linux"
 
@@ -684,9 +687,11 @@ async def net_figures(guests: Guests, settings: BenchSettings
                                 "median; the ratio carries over between hosts, microseconds "
                                 "do not"))
     for path in result.http_rps:
-        comps.append(Comparison(f"http_rps_{path}", f"HTTP requests/s (net={path})", "net",
-                                "req/s", "wall", result.http_rps[path], linux_rps,
-                                "keep-alive, one connection, through hostfwd", "higher"))
+        comps.append(Comparison(f"http_rps_{path}",
+                                f"HTTP requests/s, Python client (net={path})", "net", "req/s",
+                                "wall", result.http_rps[path], linux_rps,
+                                "keep-alive, one connection, through hostfwd; the client "
+                                "is the bottleneck (see the clients group)", "higher"))
     skipped.append(Skipped("instructions per packet on Linux",
                            "the Linux guest has no per-stage counters; its whole-guest count "
                            "would include idle time under icount"))
@@ -862,6 +867,14 @@ async def run_suite_async(settings: BenchSettings | None = None,
         if out:
             add(out[0], out[1])
             result.skipped += out[2]
+    if "clients" in groups:
+        from .net.realclients import bench_part
+
+        out = await part("real clients", bench_part(settings, say))
+        if out:
+            add(out[0], out[1])
+            result.skipped += out[2]
+            result.raw.update(out[3])
     if "balloon" in groups:
         out = await part("balloon", balloon_figures(guests, settings))
         if out:
@@ -890,7 +903,7 @@ def run_bench(runs: int = 5, machine: str = "pc") -> list[Figure]:
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit in ("bytes", "instructions", "MiB") and value == int(value):
+    if unit in ("bytes", "instructions", "MiB", "errors") and value == int(value):
         return f"{value:,.0f}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
@@ -1019,7 +1032,8 @@ def plot_result(result: BenchResult, path: str | os.PathLike[str] | None = None)
         if values[1] and values[0] and max(values) / max(min(values), 1e-12) > 30:
             ax.set_yscale("log")
             ax.set_ylim(bottom=min(values) / 3)
-        ratio = f"  Linux/uni {_ratio(c.ratio)}" if c.ratio is not None else "  (no Linux)"
+        ratio = (f"  Linux/uni {_ratio(c.ratio)}" if c.ratio is not None
+                 else "  (no Linux)" if c.linux is None else f"  {u:g} and {lx:g}")
         ax.set_title(f"{c.name}\n[{c.mode}]{ratio}", fontsize=8)
         ax.set_ylabel(f"{unit} ({c.better} is better)", fontsize=7)
         ax.tick_params(labelsize=8)

@@ -482,7 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the same run: image sizes, boot (instructions under "
                                    "-icount, wall time as a ratio to QEMU's own floor), "
                                    "getpid() and write() in instructions, the smallest -m that "
-                                   "boots hello, UDP echo and HTTP, balloon inflate/deflate. "
+                                   "boots hello, UDP echo and HTTP, real clients (wrk, ab, "
+                                   "redis-benchmark), balloon inflate/deflate. "
                                    "Prints a table; --json writes the record "
                                    "(docs/benchmarks.md describes it), --plot a figure. Exits "
                                    "1 if a part failed (a part that is not available here is "
@@ -503,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guest RAM (default 128M)")
     p.add_argument("--iterations", type=_COUNT, help="syscall_bench iterations (default 20000)")
     p.add_argument("--only", action="append", metavar="GROUP",
-                   choices=("size", "boot", "syscall", "memory", "net", "balloon"),
+                   choices=("size", "boot", "syscall", "memory", "net", "clients", "balloon"),
                    help="run only this group (repeatable)")
     p.add_argument("--quick", action="store_true",
                    help="for tests: one wall run, fewer iterations, no bisection, net or balloon")

@@ -42,6 +42,9 @@ OPTIONAL_TOOLS=(
   "curl curl a-real-HTTP-client-for-the-network-tests"
   "nc netcat-openbsd a-real-TCP-client-for-the-network-tests"
   "redis-cli redis-tools real-Redis-clients-for-the-kvstore-tests"
+  "redis-benchmark redis-tools the-RESP-benchmark-(make-bench)"
+  "wrk wrk the-HTTP-benchmark-(make-bench)"
+  "ab apache2-utils the-HTTP-benchmark-with-ab-(make-bench)"
   "chromium chromium the-browser-test-(tests/test_browser.py)"
 )
 # (The Linux guest's kernel is no package of this machine: labkit fetches Debian's cloud kernel
