@@ -304,9 +304,12 @@ async def test_kvstore_speaks_resp_to_python_and_redis_cli():
             assert await run(cli, "GET", "greeting") == "hi"
             assert await run(cli, "INCR", "n") == "2"
         if shutil.which("redis-benchmark"):
+            # Four clients, not twenty: QEMU's hostfwd listener has a backlog of 1, so each
+            # burst of new connections waits about a second per connection on any guest
+            # (test_kvstore_clients.py runs the heavier redis-benchmark).
             out = await run(lambda: subprocess.run(
-                ["redis-benchmark", "-p", str(port), "-t", "set,get", "-n", "2000", "-c", "20",
-                 "-q"], capture_output=True, text=True, timeout=60).stdout)
+                ["redis-benchmark", "-p", str(port), "-t", "set,get", "-n", "2000", "-c", "4",
+                 "-q"], capture_output=True, text=True, timeout=120).stdout)
             assert "SET:" in out and "GET:" in out
     finally:
         await m.close()
