@@ -621,14 +621,7 @@ static void announce(const struct app_image *img)
 // Reports a load failure on both channels and ends the run.
 void load_fail(const char *file, enum exit_value why, const char *detail)
 {
-    kprintf("dynamic linker: %s: %s\n", file, detail);
-    struct event e;
-    event_begin(&e, "load_error");
-    event_str(&e, "kind", load_error_kind(why));
-    event_str(&e, "file", file);
-    event_str(&e, "detail", detail);
-    event_send(&e);
-    machine_exit(why);
+    boot_refuse("dynamic linker", load_error_kind(why), file, why, detail);
 }
 
 // "hello" and "hello.so" both name hello.so.

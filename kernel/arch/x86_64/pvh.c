@@ -2,6 +2,7 @@
 // The PVH boot protocol (Xen's hvm_start_info, which QEMU also speaks): the
 // command line (-append), the module list (our boot archive, -initrd) and the
 // E820-style memory map. If the map is missing, the RAM size comes from CMOS.
+#include <string.h>
 #include "boot.h"
 #include "panic.h"
 #include "cpu.h"
@@ -34,14 +35,44 @@ static void add_ram(struct boot_info *bi, uint64_t start, uint64_t end)
     }
 }
 
+// QEMU copies -append into low memory 4 KiB below the start info, so a
+// longer command line overwrites it: a "magic" of printable text says that.
+static bool looks_like_text(const void *p)
+{
+    const uint8_t *b = p;
+    for (int i = 0; i < 4; i++)
+        if (b[i] < 0x20 || b[i] > 0x7e)
+            return false;
+    return true;
+}
+
+// Copies the command line, at most BOOT_CMDLINE_MAX bytes; a longer one is
+// measured (up to 1 MiB) and left for kmain to refuse.
+static void copy_cmdline(const char *text, struct boot_info *bi)
+{
+    static char copy[BOOT_CMDLINE_MAX + 1];
+    size_t n = 0;
+    while (n < (1u << 20) && text[n])
+        n++;
+    bi->cmdline_len = n;
+    if (n > BOOT_CMDLINE_MAX)
+        return;
+    memcpy(copy, text, n + 1);
+    bi->cmdline = copy;
+}
+
 void boot_info_read(uint32_t start_info_paddr, struct boot_info *bi)
 {
     const struct hvm_start_info *si = (const void *)(uintptr_t)start_info_paddr;
     *bi = (struct boot_info){ .cmdline = "" };
+    if (si && si->magic != HVM_START_MAGIC && looks_like_text(&si->magic)) {
+        bi->cmdline_overwrote_start_info = true;
+        return;
+    }
     if (!si || si->magic != HVM_START_MAGIC)
         panic("PVH start info at %#x has a bad magic: not booted through PVH?", start_info_paddr);
     if (si->cmdline_paddr)
-        bi->cmdline = (const char *)(uintptr_t)si->cmdline_paddr;
+        copy_cmdline((const char *)(uintptr_t)si->cmdline_paddr, bi);
     if (si->nr_modules > 0 && si->modlist_paddr) {
         const struct hvm_modlist_entry *m = (const void *)(uintptr_t)si->modlist_paddr;
         bi->module = (const void *)(uintptr_t)m->paddr;
