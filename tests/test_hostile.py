@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: MIT
+"""Bad input beyond damaged apps (kernel/README.md, "Bad input"): long command lines, too
+little memory, damaged boot archives, @FILE arguments; labkit refuses before booting what the
+kernel would refuse. ``extra`` QEMU words override labkit's own ``-append``/``-m`` (QEMU takes
+the last), which is how these tests reach the kernel past labkit's checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit import paths
+from labkit.cpio import write_archive
+from labkit.limits import CMDLINE_MAX_BYTES, LimitError
+from labkit.machine import run
+from labkit.outcome import Exited, LoadFailed
+from labkit.qemuargs import MachineConfig, kernel_cmdline
+
+pytestmark = pytest.mark.boot
+
+
+def test_labkit_refuses_what_the_kernel_would():
+    with pytest.raises(LimitError, match="command line too long"):
+        kernel_cmdline(MachineConfig("hello", args=["x" * CMDLINE_MAX_BYTES]))
+    with pytest.raises(LimitError, match="too many arguments"):
+        kernel_cmdline(MachineConfig("hello", args=[str(i) for i in range(40)]))
+    with pytest.raises(LimitError, match="minimum of 2048 KiB"):
+        MachineConfig("hello", memory="1M")
+
+
+@pytest.mark.parametrize("size,status,text", [
+    (6000, 139, "it overwrote the PVH start info"),
+])
+async def test_kernel_refuses_a_long_command_line(size, status, text):
+    line = "-- hello " + "x" * (size - 9)
+    m = await run("hello", extra=["-append", line], timeout=30)
+    assert isinstance(m.outcome, LoadFailed) and m.outcome.status == status, m.outcome
+    assert text in m.console.text
+    assert m.events.load_error.error == "cmdline_too_long"
+
+
+@pytest.mark.parametrize("memory", ["1536K", "2M"])
+async def test_kernel_says_not_enough_memory(memory):
+    m = await run("hello", extra=["-m", memory], timeout=30)
+    assert isinstance(m.outcome, LoadFailed) and m.outcome.status == 141, m.outcome
+    assert "not enough memory:" in m.console.text and "KiB, need" in m.console.text
+
+
+@pytest.mark.parametrize("cut,status", [(1000, 135), (None, 133)])
+async def test_damaged_archive_is_refused(tmp_path, cut, status):
+    blob = (paths.images_dir() / "hello.cpio").read_bytes()
+    blob = blob[:cut] if cut else blob[:20] + b"zz" + blob[22:]
+    path = tmp_path / "bad.cpio"
+    path.write_bytes(blob)
+    m = await run("hello", initrd=path, timeout=30)
+    assert isinstance(m.outcome, LoadFailed) and m.outcome.status == status, m.outcome
+    assert m.events.load_error.error == "bad_archive"
+    assert "boot archive:" in m.console.text
+
+
+async def test_arguments_from_a_file_in_the_archive(tmp_path):
+    words = [f"w{i}" for i in range(100)]
+    archive = write_archive(tmp_path / "a.cpio", [paths.images_dir() / "apps" / "hello.so",
+                                                  ("args.txt", "\n".join(words).encode())])
+    m = await run("hello", "@args.txt", initrd=archive, timeout=30)
+    assert isinstance(m.outcome, Exited) and m.outcome.app_status == 0, m.outcome
+    assert 'argv[100] = "w99"' in m.console.text
