@@ -27,6 +27,12 @@
 #define MAX_PHDRS 64                           // more is not a real shared object
 #define MAX_GNU_CHAIN (1u << 20)               // symbols a GNU hash chain may reach
 #define DT_GNU_HASH_SLOT 32                    // where DT_GNU_HASH is noted in dyn_values.has
+#define GOT_RESERVED 3                         // GOT.PLT words before the first PLT slot
+
+// What a GOT slot holds between the check and its relocation: not a canonical
+// address, so no bound value (a kernel export, an image address, 0) equals it.
+#define UNBOUND_PLT_SLOT 0xbad0bad0bad0b000ull
+#define UNBOUND_GOT_SLOT 0xbad0bad0bad0b008ull
 
 static const char *const error_kinds[] = {
     [EXIT_APP_NOT_FOUND] = "not_found", [EXIT_UNRESOLVED] = "unresolved_symbol",
@@ -68,15 +74,22 @@ static const Elf64_Phdr *phdr(const struct app_image *img, int i)
     return (const void *)(img->data + ehdr(img)->e_phoff + (size_t)i * sizeof(Elf64_Phdr));
 }
 
-// vaddr lies in a PT_LOAD segment with PF_X.
-static bool in_exec(const struct app_image *img, uint64_t vaddr)
+// [vaddr, vaddr+len) lies in one PT_LOAD segment whose flags include `flag`.
+static bool in_segment_with(const struct app_image *img, uint32_t flag, uint64_t vaddr, uint64_t len)
 {
     for (int i = 0; i < ehdr(img)->e_phnum; i++) {
         const Elf64_Phdr *ph = phdr(img, i);
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && vaddr >= ph->p_vaddr && vaddr - ph->p_vaddr < ph->p_memsz)
+        if (ph->p_type == PT_LOAD && (ph->p_flags & flag) && vaddr >= ph->p_vaddr &&
+            vaddr - ph->p_vaddr < ph->p_memsz && len <= ph->p_memsz - (vaddr - ph->p_vaddr))
             return true;
     }
     return false;
+}
+
+// vaddr lies in a PT_LOAD segment with PF_X.
+static bool in_exec(const struct app_image *img, uint64_t vaddr)
+{
+    return in_segment_with(img, PF_X, vaddr, 1);
 }
 
 static int check_header(struct app_image *img, struct load_error *err)
@@ -264,7 +277,7 @@ static int sysv_hash_symbol_count(struct app_image *img, uint64_t vaddr, struct 
 
 // The raw values of the dynamic entries the linker needs (vaddrs and sizes).
 struct dyn_values {
-    uint64_t symtab, strtab, strsz, syment, rela, relasz, relaent, jmprel, pltrelsz, pltrel;
+    uint64_t symtab, strtab, strsz, syment, rela, relasz, relaent, jmprel, pltrelsz, pltrel, pltgot;
     uint64_t init, init_array, init_arraysz, hash, gnu_hash;
     bool has[DT_GNU_HASH_SLOT + 1];
 };
@@ -296,6 +309,7 @@ static int read_dyn_entries(struct app_image *img, struct dyn_values *v, struct 
         case DT_JMPREL: v->jmprel = val; break;
         case DT_PLTRELSZ: v->pltrelsz = val; break;
         case DT_PLTREL: v->pltrel = val; break;
+        case DT_PLTGOT: v->pltgot = val; break;
         case DT_INIT: v->init = val; break;
         case DT_INIT_ARRAY: v->init_array = val; break;
         case DT_INIT_ARRAYSZ: v->init_arraysz = val; break;
@@ -358,11 +372,20 @@ static int check_relocation_tables(struct app_image *img, const struct dyn_value
         img->rela = (const void *)(img->base + v->rela);
         img->nrela = v->relasz / sizeof(Elf64_Rela);
     }
+    if (v->has[DT_JMPREL] != v->has[DT_PLTRELSZ] || v->has[DT_JMPREL] != v->has[DT_PLTREL])
+        return fail(err, EXIT_BAD_ELF, "DT_JMPREL, DT_PLTRELSZ and DT_PLTREL come together: here %s, %s, %s",
+                    v->has[DT_JMPREL] ? "present" : "missing", v->has[DT_PLTRELSZ] ? "present" : "missing",
+                    v->has[DT_PLTREL] ? "present" : "missing");
     if (v->has[DT_JMPREL]) {
         if ((r = check_table(img, "PLT relocation table", v->jmprel, v->pltrelsz / sizeof(Elf64_Rela), sizeof(Elf64_Rela), err)))
             return r;
         img->jmprel = (const void *)(img->base + v->jmprel);
         img->njmprel = v->pltrelsz / sizeof(Elf64_Rela);
+    }
+    if (v->has[DT_PLTGOT]) {
+        if (v->pltgot == 0)
+            return fail(err, EXIT_BAD_ELF, "DT_PLTGOT is 0");
+        img->pltgot = v->pltgot;
     }
     return 0;
 }
@@ -403,6 +426,84 @@ static int read_dynamic(struct app_image *img, struct load_error *err)
             kprintf("dynamic linker: %s needs %s: ignored, the kernel itself provides libc\n",
                     img->file, img->dynstr + d[i].d_val);
     }
+    return 0;
+}
+
+// The PLT slots of the GOT: [first, end) as vaddrs; empty without DT_PLTGOT.
+static void plt_slots(const struct app_image *img, uint64_t *first, uint64_t *end)
+{
+    *first = img->pltgot + GOT_RESERVED * 8;
+    *end = img->pltgot ? *first + img->njmprel * 8 : *first;
+}
+
+static bool overlaps_plt_slots(const struct app_image *img, uint64_t vaddr)
+{
+    uint64_t first, end;
+    plt_slots(img, &first, &end);
+    return vaddr + 8 > img->pltgot && vaddr < end && img->pltgot;
+}
+
+// Binding is eager, so every PLT slot must be written by exactly one
+// JUMP_SLOT relocation, or a call through it jumps to the link-time PLT stub
+// address. Here: the slots lie in a writable segment, each DT_JMPREL entry is
+// a JUMP_SLOT aimed at one of them; all slots are marked unbound, and
+// relocate_one refuses to bind a slot twice, so n distinct targets in n
+// slots leave none unbound.
+static int check_plt_got(struct app_image *img, struct load_error *err)
+{
+    uint64_t first, end;
+    int r;
+    if (img->njmprel == 0)
+        return 0;
+    if (!img->pltgot)
+        return fail(err, EXIT_BAD_ELF, "PLT relocations without a GOT (no DT_PLTGOT)");
+    if ((r = check_table(img, "GOT.PLT", img->pltgot, GOT_RESERVED + img->njmprel, 8, err)))
+        return r;
+    plt_slots(img, &first, &end);
+    if (!in_segment_with(img, PF_W, img->pltgot, end - img->pltgot))
+        return fail(err, EXIT_BAD_ELF, "GOT.PLT at %#lx is not inside a writable segment", (unsigned long)img->pltgot);
+    for (size_t i = 0; i < img->njmprel; i++) {
+        const Elf64_Rela *rel = &img->jmprel[i];
+        if (ELF64_R_TYPE(rel->r_info) != R_X86_64_JUMP_SLOT)
+            return fail(err, EXIT_BAD_ELF, "PLT relocation %zu has type %u, not JUMP_SLOT (7)", i,
+                        (unsigned)ELF64_R_TYPE(rel->r_info));
+        if (rel->r_offset < first || rel->r_offset >= end || (rel->r_offset - first) % 8)
+            return fail(err, EXIT_BAD_ELF, "PLT relocation %zu at %#lx is not one of the %zu GOT.PLT slots at %#lx",
+                        i, (unsigned long)rel->r_offset, img->njmprel, (unsigned long)first);
+    }
+    for (uint64_t at = first; at < end; at += 8)
+        *(uint64_t *)(img->base + at) = UNBOUND_PLT_SLOT;
+    return 0;
+}
+
+// A GLOB_DAT slot is one GOT word: aligned, writable, not a PLT slot and, with
+// a DT_PLTGOT, near it (the GOT sits next to GOT.PLT and holds at most one
+// word per relocation). Marked unbound so that two GLOB_DATs cannot share it.
+static int check_got(struct app_image *img, struct load_error *err)
+{
+    uint64_t first, end, window = img->nrela * 8;
+    plt_slots(img, &first, &end);
+    for (size_t i = 0; i < img->nrela; i++) {
+        const Elf64_Rela *rel = &img->rela[i];
+        uint64_t at = rel->r_offset;
+        if (ELF64_R_TYPE(rel->r_info) != R_X86_64_GLOB_DAT)
+            continue;
+        if (at % 8 || !in_segment_with(img, PF_W, at, 8) || overlaps_plt_slots(img, at) ||
+            (img->pltgot && (at + window < img->pltgot || at >= end + window)))
+            return fail(err, EXIT_BAD_ELF, "GLOB_DAT relocation %zu at %#lx is not in the GOT", i, (unsigned long)at);
+        *(uint64_t *)(img->base + at) = UNBOUND_GOT_SLOT;
+    }
+    return 0;
+}
+
+// After relocation: no PLT slot is left unbound (a safety net for the count argument above).
+static int check_plt_bound(const struct app_image *img, struct load_error *err)
+{
+    uint64_t first, end;
+    plt_slots(img, &first, &end);
+    for (uint64_t at = first; img->njmprel && at < end; at += 8)
+        if (*(const uint64_t *)(img->base + at) == UNBOUND_PLT_SLOT)
+            return fail(err, EXIT_BAD_ELF, "GOT.PLT slot at %#lx is not bound by any relocation", (unsigned long)at);
     return 0;
 }
 
@@ -447,6 +548,13 @@ static int relocate_one(const struct app_image *img, const Elf64_Rela *r, bool *
     if (!in_image(img, r->r_offset, 8))
         return fail(err, EXIT_BAD_ELF, "relocation at %#lx lies outside the image", (unsigned long)r->r_offset);
     uint64_t *where = (uint64_t *)(img->base + r->r_offset);
+    if (type != R_X86_64_JUMP_SLOT && overlaps_plt_slots(img, r->r_offset))
+        return fail(err, EXIT_BAD_ELF, "relocation type %u at %#lx writes into the GOT.PLT", type, (unsigned long)r->r_offset);
+    if (type == R_X86_64_JUMP_SLOT && *where != UNBOUND_PLT_SLOT)
+        return fail(err, EXIT_BAD_ELF, "JUMP_SLOT relocation at %#lx: %s", (unsigned long)r->r_offset,
+                    overlaps_plt_slots(img, r->r_offset) ? "that GOT.PLT slot is bound twice" : "not a GOT.PLT slot");
+    if (type == R_X86_64_GLOB_DAT && *where != UNBOUND_GOT_SLOT)
+        return fail(err, EXIT_BAD_ELF, "GLOB_DAT relocation at %#lx: that GOT slot is bound twice", (unsigned long)r->r_offset);
     switch (type) {
     case R_X86_64_RELATIVE:
         if (!in_image(img, (uint64_t)r->r_addend, 0))
@@ -461,8 +569,17 @@ static int relocate_one(const struct app_image *img, const Elf64_Rela *r, bool *
         return 0;
     case R_X86_64_GLOB_DAT:
     case R_X86_64_JUMP_SLOT:
+        if (index == 0)
+            return fail(err, EXIT_BAD_ELF, "%s relocation at %#lx names no symbol",
+                        type == R_X86_64_JUMP_SLOT ? "JUMP_SLOT" : "GLOB_DAT", (unsigned long)r->r_offset);
         if ((e = resolve_symbol(img, index, &value, missing, err)))   // eager binding: no lazy PLT
             return e;
+        // A PLT call lands on code: a symbol of the image it binds to must be in an executable segment.
+        if (type == R_X86_64_JUMP_SLOT && img->dynsym[index].st_shndx != SHN_UNDEF &&
+            !in_exec(img, img->dynsym[index].st_value))
+            return fail(err, EXIT_BAD_ELF, "JUMP_SLOT at %#lx binds '%.40s' at %#lx, which is not code",
+                        (unsigned long)r->r_offset, img->dynstr + img->dynsym[index].st_name,
+                        (unsigned long)img->dynsym[index].st_value);
         *where = value;
         return 0;
     default:
@@ -473,6 +590,9 @@ static int relocate_one(const struct app_image *img, const Elf64_Rela *r, bool *
 static int relocate(struct app_image *img, struct load_error *err)
 {
     unsigned unresolved = 0;
+    int e;
+    if ((e = check_plt_got(img, err)) || (e = check_got(img, err)))
+        return e;
     const char *first = NULL;
     const Elf64_Rela *tables[2] = { img->rela, img->jmprel };
     size_t counts[2] = { img->nrela, img->njmprel };
@@ -493,7 +613,7 @@ static int relocate(struct app_image *img, struct load_error *err)
     }
     if (unresolved)
         return fail(err, EXIT_UNRESOLVED, "unresolved symbol '%.60s'%s", first, unresolved > 1 ? " (and others above)" : "");
-    return 0;
+    return check_plt_bound(img, err);
 }
 
 // After relocation: every init_array entry must name code in the image.

@@ -82,6 +82,7 @@ typedef struct { Elf64_Addr r_offset; Elf64_Xword r_info; Elf64_Sxword r_addend;
 #define DT_NULL 0
 #define DT_NEEDED 1
 #define DT_PLTRELSZ 2
+#define DT_PLTGOT 3
 #define DT_HASH 4
 #define DT_STRTAB 5
 #define DT_SYMTAB 6

@@ -26,6 +26,7 @@ struct app_image {
     size_t strsz;                          // dynstr[strsz - 1] == '\0'
     const Elf64_Rela *rela, *jmprel;
     size_t nrela, njmprel;
+    uint64_t pltgot;                       // DT_PLTGOT (vaddr), 0 if none; slots from pltgot + 24
     uintptr_t init;
     const uintptr_t *init_array;
     size_t ninit;
