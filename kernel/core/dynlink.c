@@ -154,7 +154,7 @@ static int check_dynamic_segment(const struct app_image *img, const Elf64_Phdr *
         return fail(err, EXIT_BAD_ELF, "dynamic segment at %#lx is misaligned or too small", (unsigned long)dyn->p_vaddr);
     for (int i = 0; i < ehdr(img)->e_phnum; i++) {
         const Elf64_Phdr *ph = phdr(img, i);
-        if (ph->p_type == PT_LOAD && dyn->p_vaddr >= ph->p_vaddr && dyn->p_vaddr - ph->p_vaddr <= ph->p_filesz &&
+        if (ph->p_type == PT_LOAD && ph->p_memsz && dyn->p_vaddr >= ph->p_vaddr && dyn->p_vaddr - ph->p_vaddr <= ph->p_filesz &&
             dyn->p_filesz <= ph->p_filesz - (dyn->p_vaddr - ph->p_vaddr))
             return 0;
     }
@@ -178,7 +178,12 @@ static int check_segments(struct app_image *img, uint64_t *lo, uint64_t *hi, str
                 return fail(err, EXIT_BAD_ELF, "more than one dynamic segment");
             dyn = ph;
         }
-        if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
+        if (ph->p_type != PT_LOAD)
+            continue;
+        if (ph->p_filesz > ph->p_memsz)        // also for an empty segment, which is not mapped
+            return fail(err, EXIT_BAD_ELF, "segment %d has more file bytes (%#lx) than memory bytes (%#lx)",
+                        i, (unsigned long)ph->p_filesz, (unsigned long)ph->p_memsz);
+        if (ph->p_memsz == 0)
             continue;
         if ((r = check_load_segment(img, i, &prev_end, err)))
             return r;
@@ -536,6 +541,10 @@ static int resolve_symbol(const struct app_image *img, uint32_t index, uintptr_t
     return 0;
 }
 
+// A relocation's word need not be aligned (a pointer in a packed struct).
+static uint64_t get64(const void *at) { uint64_t v; memcpy(&v, at, 8); return v; }
+static void put64(void *at, uint64_t v) { memcpy(at, &v, 8); }
+
 // Applies one relocation. Returns 0 (with *missing set for an unresolved
 // symbol) or a load error.
 static int relocate_one(const struct app_image *img, const Elf64_Rela *r, bool *missing, struct load_error *err)
@@ -547,25 +556,25 @@ static int relocate_one(const struct app_image *img, const Elf64_Rela *r, bool *
         return 0;
     if (!in_image(img, r->r_offset, 8))
         return fail(err, EXIT_BAD_ELF, "relocation at %#lx lies outside the image", (unsigned long)r->r_offset);
-    uint64_t *where = (uint64_t *)(img->base + r->r_offset);
+    void *where = (void *)(img->base + r->r_offset);
     if (type != R_X86_64_JUMP_SLOT && overlaps_plt_slots(img, r->r_offset))
         return fail(err, EXIT_BAD_ELF, "relocation type %u at %#lx writes into the GOT.PLT", type, (unsigned long)r->r_offset);
-    if (type == R_X86_64_JUMP_SLOT && *where != UNBOUND_PLT_SLOT)
+    if (type == R_X86_64_JUMP_SLOT && get64(where) != UNBOUND_PLT_SLOT)
         return fail(err, EXIT_BAD_ELF, "JUMP_SLOT relocation at %#lx: %s", (unsigned long)r->r_offset,
                     overlaps_plt_slots(img, r->r_offset) ? "that GOT.PLT slot is bound twice" : "not a GOT.PLT slot");
-    if (type == R_X86_64_GLOB_DAT && *where != UNBOUND_GOT_SLOT)
+    if (type == R_X86_64_GLOB_DAT && get64(where) != UNBOUND_GOT_SLOT)
         return fail(err, EXIT_BAD_ELF, "GLOB_DAT relocation at %#lx: that GOT slot is bound twice", (unsigned long)r->r_offset);
     switch (type) {
     case R_X86_64_RELATIVE:
         if (!in_image(img, (uint64_t)r->r_addend, 0))
             return fail(err, EXIT_BAD_ELF, "relative relocation at %#lx points outside the image (%#lx)",
                         (unsigned long)r->r_offset, (unsigned long)r->r_addend);
-        *where = img->base + r->r_addend;
+        put64(where, img->base + r->r_addend);
         return 0;
     case R_X86_64_64:
         if ((e = resolve_symbol(img, index, &value, missing, err)))
             return e;
-        *where = value + r->r_addend;
+        put64(where, value + r->r_addend);
         return 0;
     case R_X86_64_GLOB_DAT:
     case R_X86_64_JUMP_SLOT:
@@ -580,7 +589,7 @@ static int relocate_one(const struct app_image *img, const Elf64_Rela *r, bool *
             return fail(err, EXIT_BAD_ELF, "JUMP_SLOT at %#lx binds '%.40s' at %#lx, which is not code",
                         (unsigned long)r->r_offset, img->dynstr + img->dynsym[index].st_name,
                         (unsigned long)img->dynsym[index].st_value);
-        *where = value;
+        put64(where, value);
         return 0;
     default:
         return fail(err, EXIT_BAD_ELF, "unsupported relocation type %u at %#lx", type, (unsigned long)r->r_offset);
