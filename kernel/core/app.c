@@ -10,12 +10,15 @@
 #include "app.h"
 #include "arch.h"
 #include "bootfs.h"
+#include "cmdline.h"
 #include "console.h"
 #include "events.h"
 #include "heap.h"
 #include "libc_hooks.h"
 #include "loader.h"
+#include "net.h"
 #include "netdev.h"
+#include "clock.h"
 #include "panic.h"
 #include "thread.h"
 #include "../arch/x86_64/cpu.h"
@@ -41,12 +44,27 @@ void boot_refuse(const char *who, const char *kind, const char *file, enum exit_
     machine_exit(why);
 }
 
+// The last replies an app sent may still wait for an ARP answer (the peer's
+// address not yet known) or sit in the NIC's send queue: give both a bounded
+// time to go (the receive path runs meanwhile), and count what stays.
+// exit_drain=0 skips the wait, to show what it is for.
+static unsigned drain_network(void)
+{
+    const char *option = kernel_option("exit_drain");
+    bool wait = !(option && strcmp(option, "0") == 0);
+    uint64_t deadline = clock_monotonic_ns() + EXIT_DRAIN_NS;
+    while (wait && arp_waiting() && clock_monotonic_ns() < deadline)
+        thread_sleep_ns(1000000);
+    uint64_t now = clock_monotonic_ns();
+    return arp_waiting() + virtio_net_drain_tx(wait && now < deadline ? deadline - now : 0);
+}
+
 void app_exit(int status)
 {
     static int exiting;
     if (!exiting++)
         libc_run_atexit();
-    unsigned unsent = virtio_net_drain_tx(EXIT_DRAIN_NS);
+    unsigned unsent = drain_network();
     struct event e;
     event_begin(&e, "exit");
     event_i64(&e, "status", status);
