@@ -33,7 +33,9 @@ def test_labkit_refuses_what_the_kernel_would():
 
 
 @pytest.mark.parametrize("size,status,text", [
-    (6000, 139, "it overwrote the PVH start info"),
+    (4097, 139, "command line too long (4097 > 4096 bytes)"),
+    (4100, 139, "command line too long (4100 > 4096 bytes)"),
+    (6000, 139, "command line too long (6000 > 4096 bytes): it overwrote the PVH start info"),
 ])
 async def test_kernel_refuses_a_long_command_line(size, status, text):
     line = "-- hello " + "x" * (size - 9)

@@ -62,9 +62,11 @@ static void announce_layout(void)
 static void check_cmdline(void)
 {
     char why[128];
-    if (boot.cmdline_overwrote_start_info)
-        boot_refuse("command line", "cmdline_too_long", "", EXIT_CMDLINE, "command line too long: it overwrote the PVH start info "
-                    "(QEMU leaves 4127 bytes; the limit is " BOOT_CMDLINE_MAX_TEXT " bytes)");
+    if (boot.cmdline_overwrote_start_info) {
+        snprintf(why, sizeof why, "command line too long (%zu > %d bytes): it overwrote the PVH start info (QEMU leaves 4127 "
+                 "bytes)", boot.cmdline_len, BOOT_CMDLINE_MAX);
+        boot_refuse("command line", "cmdline_too_long", "", EXIT_CMDLINE, why);
+    }
     if (boot.cmdline_len > BOOT_CMDLINE_MAX) {
         snprintf(why, sizeof why, "command line too long (%zu > %d bytes)", boot.cmdline_len, BOOT_CMDLINE_MAX);
         boot_refuse("command line", "cmdline_too_long", "", EXIT_CMDLINE, why);

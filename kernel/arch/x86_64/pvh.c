@@ -8,6 +8,10 @@
 #include "cpu.h"
 
 #define HVM_START_MAGIC 0x336ec578
+#define FW_CFG_PORT_SEL 0x510                  // QEMU's firmware configuration device
+#define FW_CFG_PORT_DATA 0x511
+#define FW_CFG_SIGNATURE 0x00
+#define FW_CFG_CMDLINE_SIZE 0x14
 #define E820_RAM 1
 
 struct hvm_start_info {
@@ -46,6 +50,28 @@ static bool looks_like_text(const void *p)
     return true;
 }
 
+static uint32_t fw_cfg_read32(uint16_t key)
+{
+    uint32_t v = 0;
+    outw(FW_CFG_PORT_SEL, key);
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)inb(FW_CFG_PORT_DATA) << (8 * i);
+    return v;
+}
+
+// The length of the command line QEMU was given, from fw_cfg (0 without it).
+// QEMU's PVH option ROM copies the line into a 4096-byte buffer, then reuses
+// the 16 bytes after it for its next fw_cfg transfer (which leaves a NUL at
+// byte 4096) and puts the start info 32 bytes past it: a 4100-byte line
+// arrives cut to 4096 bytes, so its length in memory cannot be trusted.
+static size_t fw_cfg_cmdline_len(void)
+{
+    if (fw_cfg_read32(FW_CFG_SIGNATURE) != 0x554d4551)   // "QEMU"
+        return 0;
+    uint32_t size = fw_cfg_read32(FW_CFG_CMDLINE_SIZE);  // with its NUL
+    return size ? size - 1 : 0;
+}
+
 // Copies the command line, at most BOOT_CMDLINE_MAX bytes; a longer one is
 // measured (up to 1 MiB) and left for kmain to refuse.
 static void copy_cmdline(const char *text, struct boot_info *bi)
@@ -54,8 +80,9 @@ static void copy_cmdline(const char *text, struct boot_info *bi)
     size_t n = 0;
     while (n < (1u << 20) && text[n])
         n++;
-    bi->cmdline_len = n;
-    if (n > BOOT_CMDLINE_MAX)
+    size_t given = fw_cfg_cmdline_len();
+    bi->cmdline_len = given > n ? given : n;
+    if (bi->cmdline_len > BOOT_CMDLINE_MAX)
         return;
     memcpy(copy, text, n + 1);
     bi->cmdline = copy;
@@ -67,6 +94,7 @@ void boot_info_read(uint32_t start_info_paddr, struct boot_info *bi)
     *bi = (struct boot_info){ .cmdline = "" };
     if (si && si->magic != HVM_START_MAGIC && looks_like_text(&si->magic)) {
         bi->cmdline_overwrote_start_info = true;
+        bi->cmdline_len = fw_cfg_cmdline_len();
         return;
     }
     if (!si || si->magic != HVM_START_MAGIC)
