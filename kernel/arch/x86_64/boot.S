@@ -67,7 +67,11 @@ pvh_entry:
     ljmp $0x08, $long_mode_entry
 
     .code64
-long_mode_entry:
+    .cfi_sections .debug_frame
+long_mode_entry:                       /* the boot thread's outermost frame: no caller */
+    .cfi_startproc
+    .cfi_def_cfa %rsp, 0
+    .cfi_undefined %rip
     mov $0x10, %ax
     mov %ax, %ds
     mov %ax, %es
@@ -82,6 +86,7 @@ long_mode_entry:
 2:  cli
     hlt
     jmp 2b
+    .cfi_endproc
 
 /* With too little RAM (-m 1M, 1536K), the kernel's .data/.bss lie past the
  * end of RAM or under the boot archive QEMU put at the top of RAM, and any
