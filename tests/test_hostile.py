@@ -7,11 +7,13 @@ the last), which is how these tests reach the kernel past labkit's checks."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 import pytest
 
 from labkit import Machine, paths
 from labkit.cpio import write_archive
+from labkit.debugger import predict_app_base
 from labkit.errors import WaitTimeout
 from labkit.limits import CMDLINE_MAX_BYTES, LimitError
 from labkit.machine import run
@@ -101,3 +103,27 @@ async def test_exit_waits_for_the_last_frame():
     for _ in range(EXIT_RUNS):
         replies += await _one_reply(exit_drain=True)
     assert replies == EXIT_RUNS, f"{replies} of {EXIT_RUNS} replies"
+
+
+async def test_gdb_backtrace_ends_at_the_outermost_frame():
+    """gdb's backtrace from the app's main and from the boot path ends at the frame the kernel
+    marks as outermost (thread_start, long_mode_entry), not with an unreadable address."""
+    gdb = shutil.which("gdb")
+    if gdb is None:
+        pytest.skip("gdb is not installed")
+    m = Machine("hello", paused=True, gdb=True)
+    await m.start()
+    try:
+        command = m.gdb_command(paths.app_object("hello"), predict_app_base(m))
+        batch = ["-batch", "-ex", "hbreak boot_info_read", "-ex", "continue", "-ex", "bt",
+                 "-ex", "hbreak main", "-ex", "continue", "-ex", "bt", "-ex", "kill"]
+        proc = await asyncio.create_subprocess_exec(
+            *command, *batch, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out = (await asyncio.wait_for(proc.communicate(), 120))[0].decode(errors="replace")
+    finally:
+        await m.close()
+    frames = [line for line in out.splitlines() if line.startswith("#")]
+    assert "Cannot access memory" not in out and "Backtrace stopped" not in out, out
+    assert any("in long_mode_entry" in f for f in frames), out
+    assert frames[-1].split(" in ")[-1].startswith("thread_start"), out
+    assert any(f.startswith("#0  main") for f in frames), out
