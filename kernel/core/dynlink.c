@@ -164,7 +164,7 @@ static int check_dynamic_segment(const struct app_image *img, const Elf64_Phdr *
 // Checks every program header and finds the span of the PT_LOAD segments.
 static int check_segments(struct app_image *img, uint64_t *lo, uint64_t *hi, struct load_error *err)
 {
-    uint64_t prev_end = 0;
+    uint64_t prev_end = 0, prev_file_end = 0;
     const Elf64_Phdr *dyn = NULL;
     int r;
     *lo = UINT64_MAX;
@@ -187,6 +187,13 @@ static int check_segments(struct app_image *img, uint64_t *lo, uint64_t *hi, str
             continue;
         if ((r = check_load_segment(img, i, &prev_end, err)))
             return r;
+        // Linkers lay segments out in the file in address order, each with bytes of its own:
+        // two showing the same file bytes means an offset was changed (code from the headers).
+        if (ph->p_filesz && ph->p_offset < prev_file_end)
+            return fail(err, EXIT_BAD_ELF, "segment %d's file bytes (offset %#lx) overlap or precede the segment before it",
+                        i, (unsigned long)ph->p_offset);
+        if (ph->p_filesz)
+            prev_file_end = ph->p_offset + ph->p_filesz;
         if (ph->p_vaddr < *lo)
             *lo = ph->p_vaddr;
         if (ph->p_vaddr + ph->p_memsz > *hi)
