@@ -15,7 +15,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # still run its recipes in parallel.
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help setup build test lab bench clean distclean
+.PHONY: help setup build test lab bench fuzz clean distclean
 
 help: ## list the targets
 	@echo "Unikernel lab: make TARGET"
@@ -49,6 +49,9 @@ lab: setup build ## set everything up, build, and open JupyterLab on notebooks/
 
 bench: setup build ## set everything up, build, and print the measured figures (labkit bench)
 	$(VENV)/bin/labkit bench $(BENCH_ARGS)
+
+fuzz: build ## fuzz the loader and the boot archive parser on the host (libFuzzer, FUZZ_SECONDS each)
+	$(MAKE) -C kernel fuzz $(if $(FUZZ_SECONDS),FUZZ_SECONDS=$(FUZZ_SECONDS))
 
 clean: ## remove build outputs (images/ and the kernel's build directory)
 	@if [ -f kernel/Makefile ]; then $(MAKE) -C kernel clean; fi

@@ -8,7 +8,8 @@ QEMU status    meaning
 =============  ========================================================
 1 .. 127 odd   the app exited with status s, QEMU shows ``((s & 63) << 1) | 1``;
                the exact s is in the COM2 ``exit`` event (authoritative)
-129 .. 137     the kernel's dynamic linker refused the app (load error)
+129 .. 141     the kernel refused the app or the boot (load error: dynamic linker,
+               boot archive, command line, memory)
 255            kernel panic (the COM2 ``panic`` event has the details)
 0              QEMU was stopped from outside (QMP ``quit``) or the guest reset
 =============  ========================================================
@@ -43,6 +44,8 @@ LOAD_ERRORS = {
     133: "bad_elf",
     135: "truncated",
     137: "no_memory",
+    139: "cmdline_too_long",
+    141: "low_memory",
 }
 LOAD_ERROR_TEXT = {
     "not_found": "the app was not found in the boot archive, or no app was named",
@@ -50,6 +53,9 @@ LOAD_ERROR_TEXT = {
     "bad_elf": "the app is not an x86-64 ELF shared object",
     "truncated": "the app file is truncated",
     "no_memory": "out of memory while loading the app",
+    "bad_archive": "the boot archive (cpio) is damaged",
+    "cmdline_too_long": "the kernel command line is too long or has too many words",
+    "low_memory": "not enough memory for the kernel to boot",
 }
 PANIC_STATUS = 255
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BootError
+from .limits import check_cmdline, check_memory
 
 __all__ = [
     "MachineConfig",
@@ -96,6 +97,8 @@ class MachineConfig:
         self.args = tuple(str(a) for a in self.args)
         self.kernel_args = tuple(str(a) for a in self.kernel_args)
         self.memory = str(self.memory)
+        if not self.linux:
+            check_memory(self.memory)
         self.balloon = _balloon_mode(self.balloon, self.machine)
         if self.net is not None:
             from .net.config import NetConfig
@@ -169,7 +172,10 @@ def kernel_cmdline(config: MachineConfig) -> str:
     if config.app:
         words.append(_check_token(config.app, "app name"))
         words += [_check_token(a, "argument") for a in config.args]
-    return " ".join(words)
+    line = " ".join(words)
+    if not config.linux:
+        check_cmdline(line, [config.app, *config.args] if config.app else [])
+    return line
 
 
 def build_command(config: MachineConfig, rundir: RunDir, kernel: Path,

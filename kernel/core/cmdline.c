@@ -37,14 +37,20 @@ void cmdline_parse(const char *text, struct cmdline *c)
         if (in_app) {
             if (c->argc < CMDLINE_MAX_ARGS)
                 c->argv[c->argc++] = w;
+            else
+                c->dropped++;
         } else if (strcmp(w, "--") == 0) {
             in_app = true;
         } else if (eq && w[0] >= 'A' && w[0] <= 'Z') {
             if (nenv < CMDLINE_MAX_OPTS)
                 c->envp[nenv++] = w;
+            else
+                c->dropped++;
         } else if (eq) {
             if (nopt < CMDLINE_MAX_OPTS)
                 c->opts[nopt++] = w;
+            else
+                c->dropped++;
         } else {                               // no "--": the first plain word is the app
             in_app = true;
             c->argv[c->argc++] = w;

@@ -2,6 +2,7 @@
 // kmain: the table of contents of the kernel. Each step depends only on the
 // ones above it. The milestones go out on COM2 with TSC stamps; under
 // -icount shift=0 their differences are exact instruction counts.
+#include <stdio.h>
 #include <stdlib.h>
 #include "app.h"
 #include "balloon.h"
@@ -56,10 +57,40 @@ static void announce_layout(void)
     event_send(&e);
 }
 
+// A command line longer than the kernel copies, or with more words than it
+// keeps, is refused before anything else reads it.
+static void check_cmdline(void)
+{
+    char why[128];
+    if (boot.cmdline_overwrote_start_info) {
+        snprintf(why, sizeof why, "command line too long (%zu > %d bytes): it overwrote the PVH start info (QEMU leaves 4127 "
+                 "bytes)", boot.cmdline_len, BOOT_CMDLINE_MAX);
+        boot_refuse("command line", "cmdline_too_long", "", EXIT_CMDLINE, why);
+    }
+    if (boot.cmdline_len > BOOT_CMDLINE_MAX) {
+        snprintf(why, sizeof why, "command line too long (%zu > %d bytes)", boot.cmdline_len, BOOT_CMDLINE_MAX);
+        boot_refuse("command line", "cmdline_too_long", "", EXIT_CMDLINE, why);
+    }
+}
+
+static void check_cmdline_words(void)
+{
+    char why[128];
+    if (cmd.dropped) {
+        snprintf(why, sizeof why, "too many words on the command line: %d over the limits (%d arguments, %d options, "
+                 "%d variables)", cmd.dropped, CMDLINE_MAX_ARGS, CMDLINE_MAX_OPTS, CMDLINE_MAX_OPTS);
+        boot_refuse("command line", "cmdline_too_long", "", EXIT_CMDLINE, why);
+    }
+}
+
 static void start_app(void)
 {
-    if (boot.module && bootfs_init(boot.module, boot.module_size) < 0)
-        kprintf("boot archive: malformed or truncated cpio; using the files read so far\n");
+    char why[128];
+    int files = boot.module ? bootfs_init(boot.module, boot.module_size, why, sizeof why) : 0;
+    if (files < 0)
+        boot_refuse("boot archive", "bad_archive", "", files == BOOTFS_TRUNCATED ? EXIT_TRUNCATED : EXIT_BAD_ELF, why);
+    if (cmdline_option(&cmd, "loadcheck"))
+        app_loadcheck();
     if (cmd.argc == 0) {
         kprintf("no app named: boot with -append \"-- APP [ARGS]\"\n");
         struct event e;
@@ -79,6 +110,7 @@ void kmain(uint32_t start_info)
     events_init();                             // COM2: the machine channel
     event_milestone("entry", boot_tsc);
     boot_info_read(start_info, &boot);         // command line, boot archive, RAM map
+    check_cmdline();                           // too long: refused with its own status
     gdt_init();                                // segments, TSS with interrupt stacks
     idt_init();                                // traps: every exception panics
     paging_init(boot.ram_end);                 // the one page table
@@ -88,6 +120,7 @@ void kmain(uint32_t start_info)
     event_milestone("heap", 0);
     announce_layout();
     cmdline_parse(boot.cmdline, &cmd);         // options, environment, app argv
+    check_cmdline_words();
     lapic_init();                              // interrupt controller, timer
     console_enable_rx_irq();                   // COM1 input interrupts (I/O APIC)
     clock_init();                              // TSC and timer calibration, RTC

@@ -12,6 +12,7 @@
 #include "netdev.h"
 #include "net.h"
 #include "arch.h"
+#include "clock.h"
 #include "console.h"
 #include "metrics.h"
 #include "virtio.h"
@@ -175,6 +176,27 @@ static int xmit(struct netdev *nd, struct pkt *p)
 }
 
 static const struct netdev_ops ops = { .xmit = xmit };
+
+// At exit: frames still in the send ring or its backlog would die with the
+// machine, so wait (polling, bounded) until the device has taken them all.
+// Returns how many were still unsent when the time ran out (0 without a NIC).
+unsigned virtio_net_drain_tx(uint64_t timeout_ns)
+{
+    if (!vn.nd.ops)
+        return 0;
+    int irq = irq_save();
+    uint64_t deadline = clock_monotonic_ns() + timeout_ns;
+    for (;;) {
+        drain_backlog();
+        reclaim_tx();
+        if ((vn.nd.tx_inflight == 0 && !vn.backlog_head) || clock_monotonic_ns() >= deadline)
+            break;
+        __asm__ volatile("pause");
+    }
+    unsigned left = vn.nd.tx_inflight + vn.nd.tx_backlog;
+    irq_restore(irq);
+    return left;
+}
 
 static void metrics(struct event *e)
 {

@@ -3,6 +3,7 @@
 // boot-archive files and the way it ends.
 #pragma once
 #include <stddef.h>
+#include "panic.h"
 
 // Ends the app: runs atexit handlers registered through libc, reports the
 // status on COM2 and leaves QEMU through isa-debug-exit. Never returns.
@@ -19,3 +20,11 @@ void libc_run_atexit(void);
 // Loads app `name` from the boot archive (see loader.h) and starts its main
 // thread with these arguments. Returns once the thread is runnable.
 void app_start(const char *name, int argc, char **argv, char **envp);
+
+// Loads every .so file in the boot archive in turn, without running any,
+// sends a COM2 "loadcheck" event with each verdict, then ends the run (the
+// kernel option loadcheck=1).
+void app_loadcheck(void) __attribute__((noreturn));
+// Refuses to go on before the app runs: one line on COM1 ("who: file:
+// detail"), a COM2 load_error event of this kind, and QEMU exits with `why`.
+void boot_refuse(const char *who, const char *kind, const char *file, enum exit_value why, const char *detail) __attribute__((noreturn));

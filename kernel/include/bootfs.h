@@ -5,8 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Parses the archive; returns the number of files, or -1 if it is malformed
-// (the kernel then reports it and boots with an empty file system).
-int bootfs_init(const void *archive, size_t size);
+#define BOOTFS_MALFORMED (-1)
+#define BOOTFS_TRUNCATED (-2)
+// Parses the archive; returns the number of files, or BOOTFS_MALFORMED or
+// BOOTFS_TRUNCATED with one line in why[len] naming the check and the offset
+// (the kernel then refuses to boot: status 133 or 135).
+int bootfs_init(const void *archive, size_t size, char *why, size_t len);
 // Calls fn for each file in archive order.
 void bootfs_foreach(void (*fn)(const char *name, const void *data, size_t size, void *ctx), void *ctx);

@@ -12,6 +12,7 @@ struct cmdline {
     char *argv[CMDLINE_MAX_ARGS + 1];
     char *envp[CMDLINE_MAX_OPTS + 1];
     char *opts[CMDLINE_MAX_OPTS + 1];      // "key=value"
+    int dropped;                           // words past the limits above (kmain refuses them)
 };
 
 void cmdline_parse(const char *text, struct cmdline *out);

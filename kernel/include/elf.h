@@ -51,6 +51,7 @@ typedef struct { Elf64_Addr r_offset; Elf64_Xword r_info; Elf64_Sxword r_addend;
 #define ELFMAG "\177ELF"
 #define ELFCLASS64 2
 #define ELFDATA2LSB 1
+#define EV_CURRENT 1
 #define ET_EXEC 2
 #define ET_DYN 3
 #define EM_X86_64 62
@@ -81,6 +82,7 @@ typedef struct { Elf64_Addr r_offset; Elf64_Xword r_info; Elf64_Sxword r_addend;
 #define DT_NULL 0
 #define DT_NEEDED 1
 #define DT_PLTRELSZ 2
+#define DT_PLTGOT 3
 #define DT_HASH 4
 #define DT_STRTAB 5
 #define DT_SYMTAB 6

@@ -31,6 +31,8 @@
 #define HUGE_PAGE_SIZE   (2UL << 20)
 
 #define KERNEL_PHYS_BASE 0x100000UL             // where QEMU loads kernel.elf
+#define LOW_STACK_TOP    0x8000                 // boot's first stack, in conventional memory
+#define KERNEL_MIN_RAM   0x200000               // RAM must reach 2 MiB (boot.S checks)
 #define DIRECT_MAP_END   0x100000000UL          // identity map covers 0 .. 4 GiB
 #define MMIO_HOLE_START  0xc0000000UL
 #define LAPIC_BASE       0xfee00000UL

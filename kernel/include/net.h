@@ -85,6 +85,8 @@ void arp_input(struct pkt *p);
 // reply; one waits per neighbour, a newer one replaces it). Takes ownership.
 int arp_output(struct pkt *p, uint32_t next_hop);
 void arp_tick(uint64_t now_ns);
+// Packets waiting for an ARP answer (at exit: frames not yet handed to the NIC).
+unsigned arp_waiting(void);
 
 void ip_input(struct pkt *p);
 // p->data is the transport header; prepends IPv4 and routes. Takes ownership.

@@ -43,3 +43,6 @@ void netdev_register(struct netdev *dev);
 void net_rx(struct netdev *dev, struct pkt *p);
 // Finds and starts the virtio-net device; false when there is none.
 bool virtio_net_init(void);
+// Waits up to timeout_ns for the send ring and backlog to empty; returns the
+// frames still unsent (app exit counts them as lost).
+unsigned virtio_net_drain_tx(uint64_t timeout_ns);

@@ -18,5 +18,7 @@ enum exit_value {
     EXIT_BAD_ELF        = 0x42,
     EXIT_TRUNCATED      = 0x43,
     EXIT_NO_MEMORY      = 0x44,
+    EXIT_CMDLINE        = 0x45,   // command line too long (or too many words)
+    EXIT_LOW_MEMORY     = 0x46,   // not enough RAM to boot (boot.S checks it)
     EXIT_PANIC          = 0x7f,
 };

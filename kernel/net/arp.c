@@ -130,6 +130,14 @@ int arp_output(struct pkt *p, uint32_t next_hop)
     return 0;
 }
 
+unsigned arp_waiting(void)
+{
+    unsigned n = 0;
+    for (int i = 0; i < ARP_ENTRIES; i++)
+        n += cache[i].waiting != NULL;
+    return n;
+}
+
 // Unresolved entries ask again each second and give up (dropping the waiting
 // packet) after three seconds.
 void arp_tick(uint64_t now)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* PVH entry: QEMU starts us here in 32-bit protected mode, paging off, with
- * EBX pointing at the hvm_start_info block. We stamp the TSC, map the first
- * GiB with 2 MiB pages, switch to long mode and call kmain(start_info).
- * paging.c replaces these boot page tables with the real ones. */
+ * EBX pointing at the hvm_start_info block. We check that the kernel image
+ * lies in RAM (ram_check), stamp the TSC, map the first GiB with 2 MiB pages,
+ * switch to long mode and call kmain(start_info). paging.c replaces these
+ * boot page tables with the real ones. */
 #include "memlayout.h"
 
 #define CR0_PE (1 << 0)
@@ -25,6 +26,8 @@
 pvh_entry:
     cli
     cld
+    mov $LOW_STACK_TOP, %esp           /* .bss may not be RAM yet: see ram_check */
+    call ram_check                     /* returns only if the kernel fits in RAM */
     mov %ebx, boot_start_info
     rdtsc                              /* milestone "entry": first thing we do */
     mov %eax, boot_tsc
@@ -64,7 +67,11 @@ pvh_entry:
     ljmp $0x08, $long_mode_entry
 
     .code64
-long_mode_entry:
+    .cfi_sections .debug_frame
+long_mode_entry:                       /* the boot thread's outermost frame: no caller */
+    .cfi_startproc
+    .cfi_def_cfa %rsp, 0
+    .cfi_undefined %rip
     mov $0x10, %ax
     mov %ax, %ds
     mov %ax, %es
@@ -79,6 +86,139 @@ long_mode_entry:
 2:  cli
     hlt
     jmp 2b
+    .cfi_endproc
+
+/* With too little RAM (-m 1M, 1536K), the kernel's .data/.bss lie past the
+ * end of RAM or under the boot archive QEMU put at the top of RAM, and any
+ * C code would fault or hang. So before touching .data, with a stack in
+ * conventional memory, find the RAM range holding the kernel in the PVH
+ * memory map; if it ends below KERNEL_MIN_RAM, or the boot archive overlaps
+ * the kernel image, say so on COM1 and COM2 and exit with EXIT_LOW_MEMORY.
+ * Only code and immediate data (this section) are used. Keeps EBX. */
+#define SI_MAGIC 0
+#define SI_VERSION 4
+#define SI_NR_MODULES 12
+#define SI_MODLIST 16
+#define SI_MEMMAP 40
+#define SI_MEMMAP_ENTRIES 48
+#define HVM_START_MAGIC 0x336ec578
+#define EXIT_LOW_MEMORY 0x46
+#define COM1 0x3f8
+#define COM2 0x2f8
+    .code32
+ram_check:
+    cmpl $HVM_START_MAGIC, SI_MAGIC(%ebx)
+    jne 9f                             /* not PVH: kmain says so */
+    cmpl $1, SI_VERSION(%ebx)
+    jb 9f                              /* no memory map: trust the machine */
+    mov SI_MEMMAP(%ebx), %esi
+    mov SI_MEMMAP_ENTRIES(%ebx), %ecx
+    xor %edi, %edi                     /* edi: end of the RAM range holding the kernel */
+    test %ecx, %ecx
+    jz 9f
+1:  cmpl $1, 16(%esi)                  /* E820 RAM */
+    jne 3f
+    cmpl $0, 4(%esi)
+    jne 3f
+    mov (%esi), %eax
+    cmp $0x100000, %eax
+    ja 3f
+    mov 8(%esi), %edx
+    cmpl $0, 12(%esi)
+    jne 2f
+    add %eax, %edx
+    jc 2f
+    cmp $0x100000, %edx
+    jbe 3f
+    mov %edx, %edi
+    jmp 4f
+2:  mov $0xffffffff, %edi
+    jmp 4f
+3:  add $24, %esi
+    loop 1b
+4:  mov $KERNEL_MIN_RAM, %edx          /* edx: what we need */
+    cmpl $0, SI_NR_MODULES(%ebx)
+    je 5f
+    mov SI_MODLIST(%ebx), %esi
+    mov 8(%esi), %eax
+    add $(64 << 10) - 1, %eax
+    and $~((64 << 10) - 1), %eax
+    add %eax, %edx                     /* room for the archive too */
+    mov (%esi), %eax
+    cmp $__kernel_end, %eax
+    jae 5f
+    add 8(%esi), %eax
+    cmp $__kernel_start, %eax
+    ja 6f                              /* the archive lies over the kernel */
+5:  cmp %edx, %edi
+    jae 9f
+6:  mov %edx, %ebp
+    mov $COM1, %dx
+    mov $msg_kernel, %esi
+    call puts32
+    call say_sizes
+    mov $msg_nl, %esi
+    call puts32
+    mov $COM2, %dx
+    mov $msg_event, %esi
+    call puts32
+    call say_sizes
+    mov $msg_event_end, %esi
+    call puts32
+    mov $EXIT_LOW_MEMORY, %eax
+    out %eax, $0xf4
+7:  hlt
+    jmp 7b
+9:  ret
+
+/* "not enough memory: <edi/1024> KiB, need <ebp/1024> KiB" to port dx */
+say_sizes:
+    mov $msg_low, %esi
+    call puts32
+    mov %edi, %eax
+    shr $10, %eax
+    call putdec32
+    mov $msg_need, %esi
+    call puts32
+    mov %ebp, %eax
+    shr $10, %eax
+    call putdec32
+    mov $msg_kib, %esi
+    jmp puts32
+
+puts32:                                /* the NUL-terminated string at esi to port dx */
+    lodsb
+    test %al, %al
+    jz 1f
+    out %al, %dx
+    jmp puts32
+1:  ret
+
+putdec32:                              /* eax in decimal to port dx */
+    push %edx
+    xor %ecx, %ecx
+    mov $10, %esi
+1:  xor %edx, %edx
+    div %esi
+    push %edx
+    inc %ecx
+    test %eax, %eax
+    jnz 1b
+    mov (%esp, %ecx, 4), %edx          /* the port, under the digits */
+2:  pop %eax
+    add $'0', %al
+    out %al, %dx
+    loop 2b
+    pop %edx
+    ret
+
+msg_kernel:    .asciz "[kernel] "
+msg_low:       .asciz "not enough memory: "
+msg_need:      .asciz " KiB, need "
+msg_kib:       .asciz " KiB"
+msg_nl:        .asciz "\n"
+msg_event:     .asciz "{\"ev\":\"load_error\",\"kind\":\"low_memory\",\"file\":\"\",\"detail\":\""
+msg_event_end: .asciz "\"}\n"
 
     .section .rodata
     .align 16

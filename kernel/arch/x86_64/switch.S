@@ -23,8 +23,16 @@ switch_context:
     pop %rbp
     ret
 
+/* The outermost frame of every thread. Its CFI says there is no return
+ * address (rip undefined), so debuggers end the backtrace here instead of
+ * reading past the top of the stack; CFI goes to .debug_frame like C's. */
+    .cfi_sections .debug_frame
     .globl thread_start
 thread_start:
-    xor %ebp, %ebp                     /* backtraces stop at a new thread's base */
+    .cfi_startproc
+    .cfi_def_cfa %rsp, 0
+    .cfi_undefined %rip
+    xor %ebp, %ebp                     /* frame-pointer walks stop here too */
     call thread_entry                  /* never returns */
     ud2
+    .cfi_endproc
