@@ -46,6 +46,7 @@ OPTIONAL_TOOLS=(
   "wrk wrk the-HTTP-benchmark-(make-bench)"
   "ab apache2-utils the-HTTP-benchmark-with-ab-(make-bench)"
   "chromium chromium the-browser-test-(tests/test_browser.py)"
+  "clang clang the-loader-fuzzers-(make-fuzz)"
 )
 # (The Linux guest's kernel is no package of this machine: labkit fetches Debian's cloud kernel
 # with `apt-get download` when a lesson or `make bench` first needs it, into images/linux-guest/.
@@ -84,6 +85,19 @@ check_system() {
     rm -rf "$probe"
   else
     add_missing missing_required libc6-dev
+  fi
+
+  # make fuzz and its replay test link libFuzzer and the sanitizers' runtimes, which Debian
+  # ships apart from clang (libclang-rt-dev, a recommendation only).
+  if command -v clang >/dev/null 2>&1; then
+    local fprobe
+    fprobe=$(mktemp -d)
+    printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n > 9; }\n' >"$fprobe/f.c"
+    clang -fsanitize=fuzzer,address,undefined -o "$fprobe/f" "$fprobe/f.c" >/dev/null 2>&1 ||
+      add_missing missing_optional libclang-rt-dev
+    rm -rf "$fprobe"
+  else
+    add_missing missing_optional libclang-rt-dev
   fi
 
   # Python: the interpreter, its venv module (ensurepip is what Debian splits out into
