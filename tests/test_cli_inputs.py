@@ -67,6 +67,8 @@ TABLE = [
     Row("labkit run --data nosuch.txt DIR/ok.c", ERROR, r"data file nosuch\.txt: no such file"),
     Row("labkit run --kernel nosuch.elf hello", ERROR, r"kernel image nosuch\.elf does not exist"),
     Row("labkit run hello -- 'a b'", ERROR, r"argument 'a b' cannot be used on the kernel "),
+    Row("labkit run --memory 1M hello", ERROR, r"memory 1M \(1024 KiB\) is below the kernel's minimum"),
+    Row("labkit run hello LONG", ERROR, r"command line too long \(5009 > 4096 bytes\)"),
     Row("labkit inspect nosuch", ERROR, r"^labkit: nosuch: cannot read"),
     Row("labkit inspect README.md", ERROR, r"^labkit: README\.md: not an ELF file"),
     Row("labkit debug nosuch", ERROR, r"no boot archive for app 'nosuch'"),
@@ -102,7 +104,8 @@ def scratch(tmp_path):
 
 @pytest.mark.parametrize("row", TABLE, ids=lambda r: f"{r.command} {r.env}".strip())
 def test_a_bad_command_line_gets_one_line_and_its_status(row, scratch):
-    words = shlex.split(row.command.replace("DIR", str(scratch)))[1:]
+    # LONG stands for one argument of 5000 characters (too long for the kernel's command line)
+    words = shlex.split(row.command.replace("DIR", str(scratch)).replace("LONG", "x" * 5000))[1:]
     env = {k: v.replace("DIR", str(scratch)) for k, v in row.env.items()}
     proc = _labkit(words, env)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
