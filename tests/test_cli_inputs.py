@@ -67,7 +67,7 @@ TABLE = [
     Row("labkit run --data nosuch.txt DIR/ok.c", ERROR, r"data file nosuch\.txt: no such file"),
     Row("labkit run --kernel nosuch.elf hello", ERROR, r"kernel image nosuch\.elf does not exist"),
     Row("labkit run hello -- 'a b'", ERROR, r"argument 'a b' cannot be used on the kernel "),
-    Row("labkit run --memory 1M hello", ERROR, r"memory 1M \(1024 KiB\) is below the kernel's minimum"),
+    Row("labkit run --memory 1M hello", ERROR, r"memory 1M \(1024 KiB\) is below the kernel"),
     Row("labkit run hello LONG", ERROR, r"command line too long \(5009 > 4096 bytes\)"),
     Row("labkit inspect nosuch", ERROR, r"^labkit: nosuch: cannot read"),
     Row("labkit inspect README.md", ERROR, r"^labkit: README\.md: not an ELF file"),
