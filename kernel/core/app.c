@@ -9,7 +9,6 @@
 #include "loader.h"
 #include "panic.h"
 #include "thread.h"
-#include "../arch/x86_64/cpu.h"
 
 #define MAIN_STACK (512u << 10)
 
