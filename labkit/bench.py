@@ -876,9 +876,9 @@ def run_suite(settings: BenchSettings | None = None,
               progress: Callable[[str], None] | None = None) -> BenchResult:
     """:func:`run_suite_async` for scripts and the command line (works where an event loop
     already runs, e.g. in a notebook, through labkit's loop thread)."""
-    from .machine import _LoopThread
+    from .asyncrun import run_coroutine
 
-    return _LoopThread.get().call(run_suite_async(settings, progress))
+    return run_coroutine(run_suite_async(settings, progress))
 
 
 def run_bench(runs: int = 5, machine: str = "pc") -> list[Figure]:

@@ -7,13 +7,18 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from ..asyncrun import run_coroutine
 from ..errors import LabkitError
 
 __all__ = ["Trial", "try_app", "try_variant", "as_changes", "variant_or_verdict", "run_async",
            "name_values"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,12 +68,10 @@ def try_app(source: str | os.PathLike[str], *args: str, timeout: float = 20.0,
         shutil.rmtree(out, ignore_errors=True)   # the machine has ended: its files are done
 
 
-def run_async(coro: object, timeout: float | None = 120.0) -> object:
+def run_async(coro: Awaitable[T], timeout: float | None = 120.0) -> T:
     """Run a coroutine from a check and return its result: on labkit's loop thread, so it
     works from a script and inside a notebook's running event loop alike."""
-    from ..machine import _LoopThread
-
-    return _LoopThread.get().call(coro, timeout=timeout)  # type: ignore[arg-type]
+    return run_coroutine(coro, timeout=timeout)
 
 
 def as_changes(given: object) -> tuple | str:

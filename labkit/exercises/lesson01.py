@@ -132,9 +132,10 @@ def _reference_cost() -> float:
     import tempfile
     from pathlib import Path
 
-    src = Path(tempfile.mkdtemp(prefix="labkit-ref-")) / "ref_getppid.c"
-    src.write_text(REFERENCE_GETPPID)
-    trial = try_app(src, icount=True)
+    with tempfile.TemporaryDirectory(prefix="labkit-ref-") as tmp:
+        src = Path(tmp) / "ref_getppid.c"
+        src.write_text(REFERENCE_GETPPID)
+        trial = try_app(src, icount=True)
     if trial.error:
         raise RuntimeError(f"the reference app failed: {trial.error}")
     return float(name_values(trial.console)["getppid_ticks_per_call"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -150,15 +151,23 @@ def check_fragment(frame: bytes) -> CheckResult:
 def check_upper(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 4: ``work/upper.c``, a UDP server on port 7000 that answers each datagram with
     its text in upper case. Booted on both receive paths; three datagrams each."""
-    from ..build import compile_app
-    from ..errors import LabkitError, WaitTimeout
-
     name = "03.4 an upper-case server"
     src = Path(source)
     if not src.is_file():
         return failed(name, f"{source}: no such file (did the %%writefile cell run?)")
+    out = tempfile.mkdtemp(prefix="labkit-check-")
     try:
-        app = compile_app(src, name="upper", out_dir=tempfile.mkdtemp(prefix="labkit-check-"))
+        return _upper_verdict(name, src, out)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _upper_verdict(name: str, src: Path, out: str) -> CheckResult:
+    from ..build import compile_app
+    from ..errors import LabkitError, WaitTimeout
+
+    try:
+        app = compile_app(src, name="upper", out_dir=out)
     except LabkitError as exc:
         return failed(name, f"it does not compile: {exc}\n{getattr(exc, 'output', '')}".strip())
     words = [b"net channels", b"van jacobson", b"osv 2013"]

@@ -129,15 +129,16 @@ def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
     src = Path(source)
     if not src.is_file():
         return failed(name, f"{source}: no such file (did the %%writefile cell run?)", 3)
-    try:
-        app = compile_app(src, out_dir=Path(tempfile.mkdtemp(prefix="labkit-check-")))
-    except LabkitError as exc:
-        detail = getattr(exc, "output", "") or ""
-        return failed(name, f"it does not compile: {exc}\n{detail}".strip(), 3)
-    try:
-        r = run_async(_cache_trial(app.name, app.archive))
-    except LabkitError as exc:
-        return failed(name, f"it does not boot: {exc}", 3)
+    with tempfile.TemporaryDirectory(prefix="labkit-check-") as out:
+        try:
+            app = compile_app(src, out_dir=Path(out))
+        except LabkitError as exc:
+            detail = getattr(exc, "output", "") or ""
+            return failed(name, f"it does not compile: {exc}\n{detail}".strip(), 3)
+        try:
+            r = run_async(_cache_trial(app.name, app.archive))
+        except LabkitError as exc:
+            return failed(name, f"it does not boot: {exc}", 3)
     if r["panic"] is not None:
         return failed(name, "the kernel panicked: " + r["panic"].describe().splitlines()[0] +
                       ". Did the cache touch a slab while the kernel had it?", 3)

@@ -237,9 +237,9 @@ async def bench(quick: bool = False) -> NetBench:
 
 def bench_sync(quick: bool = False) -> NetBench:
     """:func:`bench` for scripts and the command line."""
-    from ..machine import _LoopThread
+    from ..asyncrun import run_coroutine
 
-    return _LoopThread.get().call(bench(quick))
+    return run_coroutine(bench(quick))
 
 
 def report(result: NetBench) -> str:
