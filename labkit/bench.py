@@ -721,7 +721,7 @@ async def _inflate_pair(guests: Guests, guest: str, mib: int) -> tuple[float, fl
 
 async def balloon_figures(guests: Guests, settings: BenchSettings
                           ) -> tuple[list[Figure], list[Comparison], list[Skipped], dict]:
-    detail = _optional("labkit.balloon", "balloon_figures")
+    detail = _optional("labkit.lessons.ballooning", "balloon_figures")
     if _optional("labkit.balloon", "Balloon") is None:
         return [], [], [Skipped("balloon", "not available yet: no labkit.balloon")], {}
     figs: list[Figure] = []

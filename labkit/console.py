@@ -256,9 +256,10 @@ class EventLog:
         return ev
 
     # -- views ---------------------------------------------------------------------------------
-    def of_type(self, kind: type[E]) -> list[E]:
-        """Every event of one type so far."""
-        return [e for e in self.events if isinstance(e, kind)]
+    def of_type(self, kind: type[E], since: int = 0) -> list[E]:
+        """Every event of one type so far, from index ``since`` of :attr:`events` on
+        (``mark = len(log.events)`` before an experiment, ``of_type(K, since=mark)`` after)."""
+        return [e for e in self.events[since:] if isinstance(e, kind)]
 
     @property
     def milestones(self) -> dict[str, Milestone]:

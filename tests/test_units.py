@@ -100,8 +100,10 @@ def test_parse_never_raises():
     assert isinstance(parse_event("garbage {"), events.BadLine)
     assert isinstance(parse_event('{"no":"ev"}'), events.BadLine)
     assert isinstance(parse_event('{"ev":"exit"}'), events.BadLine)  # missing status
-    unknown = parse_event('{"ev":"balloon","pages":3}')
+    unknown = parse_event('{"ev":"future_kind","pages":3}')
     assert isinstance(unknown, events.UnknownEvent) and unknown.data["pages"] == 3
+    short = parse_event('{"ev":"balloon","action":"reached","target_pages":3}')
+    assert isinstance(short, events.BadLine) and "pages" in short.problem  # never a silent 0
 
 
 # ----------------------------------------------------------------------------- consoles

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..events import NetDrops
 from . import CheckResult, failed, passed
 from ._run import run_async
 
@@ -130,7 +131,7 @@ def check_fragment(frame: bytes) -> CheckResult:
         wire.ping(2)
 
     def drops(m: Any) -> list[dict]:
-        return [e.data for e in m.events.events if getattr(e, "ev", None) == "net_drops"]
+        return [dict(e.reasons) for e in m.events.of_type(NetDrops)]
 
     try:
         _, m = run_async(_with_netecho("classic", send))

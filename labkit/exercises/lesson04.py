@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import LabkitError
+from ..events import HeapBalloonEvent
 from . import CheckResult, failed, passed
 from ._run import run_async
 
@@ -34,7 +35,8 @@ def _number(answer: object) -> float | None:
 
 
 async def _untouched_fraction() -> float:
-    from ..balloon import MIB, measure_inflation, wait_console
+    from ..balloon import MIB, wait_console
+    from ..lessons.ballooning import measure_inflation
     from ..machine import Machine
 
     async with Machine("memhog", memory="256M", balloon="on") as m:
@@ -65,7 +67,8 @@ def check_untouched_fraction(answer: float, tolerance: float = 0.1) -> CheckResu
 def check_oom_actual(answer_mib: float, tolerance: float = 6.0) -> CheckResult:
     """Exercise 2: with deflate-on-oom, the guest's size (``actual``, MiB) after ``memhog``
     allocated 64 MiB in a 128 MiB guest the host had shrunk to 40 MiB."""
-    from ..balloon import MIB, oom_trial
+    from ..balloon import MIB
+    from ..lessons.ballooning import oom_trial
 
     name = "04.2 deflate on OOM"
     value = _number(answer_mib)
@@ -88,7 +91,6 @@ async def _cache_trial(app: str, archive: Path) -> dict:
     from ..balloon import (
         MIB,
         Balloon,
-        heap_balloon_event,
         wait_console,
         wait_heap_balloon,
     )
@@ -102,8 +104,8 @@ async def _cache_trial(app: str, archive: Path) -> dict:
             b = Balloon(m)
             await b.take(64 * MIB)
             result["host_got"] = (await b.wait_settled(timeout=20, stable=2.0)).balloon_bytes
-            result["lent"] = sum(e.bytes for e in map(heap_balloon_event, m.events.events)
-                                 if e and e.action == "inflate")
+            result["lent"] = sum(e.bytes for e in m.events.of_type(HeapBalloonEvent)
+                                 if e.action == "inflate")
             mark = len(m.console.text)
             await b.give_back()
             await wait_heap_balloon(m, lambda e: e.balloon_bytes == 0, 15, since=0)
@@ -162,7 +164,7 @@ def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
 
 
 async def _lendable_trial(kernel: Path) -> dict:
-    from ..balloon import Balloon, heap_balloon_event, wait_console
+    from ..balloon import Balloon, wait_console
     from ..machine import Machine
 
     async with Machine("managed_heap", *LENDABLE_ARGS, memory="256M", balloon="on",
@@ -174,8 +176,7 @@ async def _lendable_trial(kernel: Path) -> dict:
         for _ in range(3):
             await asyncio.sleep(1.1)            # QEMU asks the guest again every second
             samples.append((await b.stats()).values)
-        reports = [e for e in map(heap_balloon_event, m.events.events)
-                   if e is not None and e.action == "report"]
+        reports = [e for e in m.events.of_type(HeapBalloonEvent) if e.action == "report"]
         return {"samples": samples, "reports": reports[-24:], "panic": m.events.panic}
 
 
