@@ -279,7 +279,7 @@ m_b = await labkit.Machine("netecho", net="wire",
                           options={"net": "channels", "metrics": 100}).start()
 await m_b.console.wait_for("netecho:", 20)
 wire_b = Wire.attach(m_b)
-live_b = lesson.LivePlot(m_b).start()
+live_b = net_views.live_rates(m_b).start()
 print("live plot running")
 await asyncio.to_thread(lesson.udp_burst, wire_b, 6.0)   # the cell runs on while it draws
 """

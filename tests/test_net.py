@@ -180,7 +180,7 @@ async def test_replies_wait_while_the_host_is_slow_to_read():
     """The host stops reading the wire: QEMU's send to it blocks, the guest's send ring fills,
     and the driver's backlog holds the rest. Every reply arrives once the host reads again,
     none is dropped, and the backlog was really used (it shows in the metrics)."""
-    from labkit.net.lesson import drop_reasons
+    from labkit.lessons.netchannels import drop_reasons
 
     m = await boot("netecho")
     peer = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -138,7 +138,7 @@ async def noport_costs(path: str, count: int = 100, port: int = 5555,
     7 and 9), under icount, on ``kernel`` (a kernel variant) or the stock one; and the drops
     by reason at the end. One echo on port 7 after the datagrams shows that they have all been
     handled and that the guest still serves (it is counted in, a 1/``count`` error)."""
-    from .lesson import drop_reasons
+    from ..lessons.netchannels import drop_reasons
 
     async with _warm_netecho(path, kernel) as (m, wire):
         def burst() -> None:
