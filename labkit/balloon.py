@@ -238,8 +238,7 @@ async def send_command(machine: Any, line: str, reply: str, timeout: float = 30.
     """Type ``line`` into the app's stdin (COM1) and wait for ``reply`` (a regex) in what it
     prints afterwards; returns the match. The lab apps ``memhog`` and ``managed_heap`` read
     commands this way."""
-    start = len(machine.console.text)
-    machine.console.send(line.rstrip("\n") + "\n")
+    start = machine.console.send_line(line)
     return await wait_console(machine, reply, timeout, start)
 
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """``labkit bench``: the unikernel and a Linux guest, measured side by side in one run.
 
-Every figure states its mode (DESIGN.md, "Measurement"):
+Every figure states its mode (docs/design.md, "Measurement"):
 
 ``size``
     bytes on disk.

@@ -136,6 +136,13 @@ class Console:
             raise MachineStateError("console is not connected: the machine is not running")
         self._writer(data.encode() if isinstance(data, str) else data)
 
+    def send_line(self, line: str) -> int:
+        """Type one line (a newline is added) into COM1; returns the console text's length
+        before it, the ``start`` to pass to :meth:`wait_for` for the reply."""
+        start = len(self.text)
+        self.send(line.rstrip("\n") + "\n")
+        return start
+
     async def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 10.0,
                        start: int = 0) -> re.Match[str]:
         """Wait until ``pattern`` (a regex) appears in the text from offset ``start``.

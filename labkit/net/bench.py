@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The measurements of lesson 03, for both receive paths (``net=classic`` / ``net=channels``).
 
-Two modes, each stated with its figures (DESIGN.md, "Measurement"):
+Two modes, each stated with its figures (docs/design.md, "Measurement"):
 
 * **instructions** (``-icount shift=0``): the TSC counts guest instructions, so the kernel's
   per-stage TSC sums are exact instruction counts. :func:`udp_costs` sends UDP echoes through

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The guest's network card, as QEMU flags: ``MachineConfig(net=...)``.
 
-Two wirings (DESIGN.md, "Network wire"):
+Two wirings (docs/design.md, "Network wire"):
 
 ``"wire"``
     a ``dgram`` netdev on two unix sockets in the machine's private runtime directory: labkit
