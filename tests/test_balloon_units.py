@@ -29,7 +29,7 @@ from labkit.console import Console, EventLog
 from labkit.errors import BootError, LabkitError, MachineStateError, WaitTimeout
 from labkit.events import BalloonEvent, HeapBalloonEvent, parse_event
 from labkit.machine import MachineState
-from labkit.qemuargs import MachineConfig, RunDir, argv, build_command
+from labkit.qemuargs import MachineConfig, RunDir, _balloon_takes_vectors, argv, build_command
 
 
 def test_docstring_examples_run():
@@ -93,7 +93,19 @@ def test_host_memory_of_a_gone_process():
 def test_the_balloon_device_flag(mode, oom, tmp_path):
     config = MachineConfig(balloon=mode)
     words = argv(build_command(config, RunDir(tmp_path), tmp_path / "k.elf", None))
-    assert f"virtio-balloon-pci,id=balloon0,deflate-on-oom={oom}" in words
+    vectors = ",vectors=2" if _balloon_takes_vectors(config.qemu) else ""
+    assert f"virtio-balloon-pci,id=balloon0{vectors},deflate-on-oom={oom}" in words
+
+
+def test_msix_vectors_only_where_qemu_has_them(tmp_path):
+    """QEMU 9.2 and later give virtio-balloon-pci a vector table; 7.2 refuses the property."""
+    for name, listing in (("new", "  deflate-on-oom=<bool>\n  vectors=<uint32>  -  (default: 2)"),
+                          ("old", "  deflate-on-oom=<bool>\n  event_idx=<bool>")):
+        fake = tmp_path / f"qemu-{name}"
+        fake.write_text(f"#!/bin/sh\nprintf '%s\\n' '{listing}'\n")
+        fake.chmod(0o755)
+        assert _balloon_takes_vectors(str(fake)) is (name == "new")
+    assert _balloon_takes_vectors(str(tmp_path / "no-such-qemu")) is False
 
 
 def test_no_balloon_by_default_and_none_on_microvm(tmp_path):

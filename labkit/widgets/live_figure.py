@@ -72,9 +72,13 @@ class LiveFigure:
             display(self.image)
         return self
 
-    def start(self) -> LiveFigure:
-        """Show the figure and start redrawing it every ``period`` seconds."""
-        self.show()
+    def start(self, show: bool = True) -> LiveFigure:
+        """Show the figure (unless it is part of a larger view that shows it) and start
+        redrawing it every ``period`` seconds."""
+        if show:
+            self.show()
+        else:
+            self._render()
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 
