@@ -145,7 +145,7 @@ async def test_getpid_costs_more_instructions_on_linux(guest):
 
 
 def test_exercise_checks_without_linux_count_for_nothing(tmp_path, monkeypatch):
-    from labkit.exercises import linux as lesson05
+    from labkit.exercises import lesson05
 
     monkeypatch.setenv("LABKIT_LINUX_KERNEL", str(tmp_path / "no-such-bzImage"))
     for result in (lesson05.check_syscall_ratio(70), lesson05.check_crypto_share(0.5),

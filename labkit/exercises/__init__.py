@@ -13,8 +13,7 @@ functions; a notebook cell calls them directly::
 Checks never raise for a wrong or broken answer (a compiler error, a panic, a typo): the
 message says what went wrong. :data:`CHECKS` lists every check by lesson and
 :data:`EXERCISES` says what each one takes, for ``labkit grade`` (:mod:`labkit.grade`). Every
-lesson's checks live in ``labkit.exercises.lessonNN`` (lesson 05's are written in
-:mod:`labkit.exercises.linux`, and ``lesson05`` names the same functions).
+lesson's checks live in ``labkit.exercises.lessonNN``, under that one name.
 
 A check that cannot be checked on this machine (lesson 05 without a Linux guest) returns 0 of
 0 points: :attr:`CheckResult.skipped`, neither passed nor failed in a grade.
