@@ -92,7 +92,7 @@ def variant_or_verdict(change: object, name: str, points: float):
     to use in a ``with``), or the failing :class:`~labkit.exercises.CheckResult` that says why
     there is none: not a change, a change that does not apply, or one that does not compile."""
     from ..variant import build_variant
-    from . import failed
+    from ._check import failed
 
     changes = as_changes(change)
     if isinstance(changes, str):
@@ -110,7 +110,7 @@ def try_variant(changes: object, app: str = "hello", *args: str, timeout: float 
     does not boot is returned as ``Trial.error``, never raised. The variant is deleted after
     the boot (the machine keeps its console and events)."""
     from ..machine import run_sync
-    from . import CheckResult
+    from ._check import CheckResult
 
     variant = variant_or_verdict(changes, "", 0)
     if isinstance(variant, CheckResult):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import LabkitError
 from ..events import HeapBalloonEvent
-from . import CheckResult, failed, passed
+from ._check import CheckResult, current, exercise, failed, passed
 from ._run import run_async
 
 __all__ = ["check_untouched_fraction", "check_oom_actual", "check_cache_app",
@@ -44,10 +44,11 @@ async def _untouched_fraction() -> float:
         return (await measure_inflation(m, 64 * MIB)).rss_fraction
 
 
+@exercise("lesson04", 1, "memory nobody touched", ("answer_fraction",), boots=False)
 def check_untouched_fraction(answer: float, tolerance: float = 0.1) -> CheckResult:
     """Exercise 1: the fraction (0..1) of a 64 MiB inflation that leaves QEMU's RSS when the
     guest never touched that memory (``memhog`` with no argument), measured here."""
-    name = "04.1 untouched memory"
+    name = current().label
     value = _number(answer)
     if value is None:
         return failed(name, f"give a number between 0 and 1, not {answer!r}")
@@ -64,13 +65,14 @@ def check_untouched_fraction(answer: float, tolerance: float = 0.1) -> CheckResu
                         f"machine measures); which of the guest's pages has QEMU ever backed?")
 
 
+@exercise("lesson04", 2, "how far the guest grows back", ("answer_mib",), boots=False)
 def check_oom_actual(answer_mib: float, tolerance: float = 6.0) -> CheckResult:
     """Exercise 2: with deflate-on-oom, the guest's size (``actual``, MiB) after ``memhog``
     allocated 64 MiB in a 128 MiB guest the host had shrunk to 40 MiB."""
     from ..balloon import MIB
     from ..lessons.ballooning import oom_trial
 
-    name = "04.2 deflate on OOM"
+    name = current().label
     value = _number(answer_mib)
     if value is None:
         return failed(name, f"give a number of MiB, not {answer_mib!r}")
@@ -119,6 +121,7 @@ async def _cache_trial(app: str, archive: Path) -> dict:
     return result
 
 
+@exercise("lesson04", 3, "a cache that lends", ("work/cache.c",), boots=True, points=3)
 def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 3: ``work/cache.c`` lends whole cache slabs to the kernel through
     ``uk_heap_balloon`` and never touches them while they are lent. Booted in a 256 MiB guest
@@ -127,7 +130,7 @@ def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
     intact (no panic, no corrupt slab)."""
     from ..build import compile_app
 
-    name = "04.3 a cache that lends"
+    name = current().label
     src = Path(source)
     if not src.is_file():
         return failed(name, f"{source}: no such file (did the %%writefile cell run?)", 3)
@@ -180,6 +183,7 @@ async def _lendable_trial(kernel: Path) -> dict:
         return {"samples": samples, "reports": reports[-24:], "panic": m.events.panic}
 
 
+@exercise("lesson04", 4, "what the heap could lend (kernel)", ("my_edit",), boots=True, points=2)
 def check_lendable_stats(change: object) -> CheckResult:
     """Exercise 4 (kernel code): the balloon driver tells the host what the app's heap could
     lend. In ``fill_stats`` (``kernel/drivers/virtio_balloon.c``) the ``disk-caches`` statistic
@@ -193,7 +197,7 @@ def check_lendable_stats(change: object) -> CheckResult:
     from ..errors import LabkitError
     from ._run import variant_or_verdict
 
-    name = "04.4 what the heap could lend"
+    name = current().label
     variant = variant_or_verdict(change, name, 2)
     if isinstance(variant, CheckResult):
         return variant

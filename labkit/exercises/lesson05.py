@@ -14,7 +14,7 @@ import asyncio
 import os
 from typing import Any
 
-from . import CheckResult, failed, passed
+from ._check import CheckResult, current, exercise, failed, passed
 from ._run import name_values, run_async, try_app
 
 __all__ = ["check_syscall_ratio", "check_crypto_share", "check_compute_parity",
@@ -37,13 +37,14 @@ def _ticks(machine: Any, key: str) -> float | None:
     return float(value) if value is not None else None
 
 
+@exercise("lesson05", 1, "the price of a system call", ("answer_ratio",), boots=False)
 def check_syscall_ratio(answer: float, tolerance: float = 0.10) -> CheckResult:
     """Exercise 1: how many times more instructions one ``getpid()`` costs on Linux than on
     the unikernel (``syscall_bench 2000``, both under icount), within ``tolerance`` (10 %)."""
     from .. import linux
     from ..machine import run
 
-    name = "05.1 the price of a system call"
+    name = current().label
     skip = _no_linux(name)
     if skip is not None:
         return skip
@@ -72,12 +73,13 @@ def check_syscall_ratio(answer: float, tolerance: float = 0.10) -> CheckResult:
                         f"here{hint}")
 
 
+@exercise("lesson05", 2, "what Linux does while it boots", ("answer_share",), boots=False)
 def check_crypto_share(answer: float, tolerance: float = 0.03) -> CheckResult:
     """Exercise 2: the share (0..1) of Linux's instructions from reset to ``app_exec`` that
     the boot option ``cryptomgr.notests`` (no crypto self-tests) saves, booting hello."""
     from .. import linux
 
-    name = "05.2 what Linux does while it boots"
+    name = current().label
     skip = _no_linux(name)
     if skip is not None:
         return skip
@@ -107,6 +109,7 @@ def check_crypto_share(answer: float, tolerance: float = 0.03) -> CheckResult:
                         "here")
 
 
+@exercise("lesson05", 3, "compute-bound code", ("work/spin.c",), boots=True, points=2)
 def check_compute_parity(source: str | os.PathLike[str], tolerance: float = 0.05,
                          least: int = 100_000) -> CheckResult:
     """Exercise 3: a compute-bound C program that prints ``ticks N`` (the TSC around its
@@ -118,7 +121,7 @@ def check_compute_parity(source: str | os.PathLike[str], tolerance: float = 0.05
     from ..errors import LabkitError
     from ..machine import run
 
-    name = "05.3 compute-bound code"
+    name = current().label
     skip = _no_linux(name)
     if skip is not None:
         return skip
@@ -190,6 +193,7 @@ def _getpid_cost(**options: object) -> tuple[float | None, str]:
     return name_values(m.console.text).get("getpid_ticks_per_call"), m.console.text
 
 
+@exercise("lesson05", 4, "a counted getpid (kernel)", ("my_change",), boots=True, points=2)
 def check_counted_getpid(change: object) -> CheckResult:
     """Exercise 4 (kernel code): ``getpid()`` counts its calls in a global
     ``unsigned long getpid_calls`` (a kernel statistic an app can read, since the build
@@ -205,7 +209,7 @@ def check_counted_getpid(change: object) -> CheckResult:
 
     from ._run import variant_or_verdict
 
-    name = "05.4 a counted getpid"
+    name = current().label
     variant = variant_or_verdict(change, name, 2)
     if isinstance(variant, CheckResult):
         return variant
