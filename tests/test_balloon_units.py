@@ -263,3 +263,13 @@ def test_checks_refuse_answers_that_are_not_numbers_without_booting():
     assert "percentage" in checks.check_untouched_fraction(40).message
     assert not checks.check_oom_actual(None).passed
     assert "no such file" in checks.check_cache_app("no/such/cache.c").message
+
+
+def test_the_cache_exercise_starts_from_a_template(tmp_path):
+    from labkit.exercises.starters import install_starters
+
+    [cache] = install_starters("lesson04", tmp_path / "work")
+    assert cache.name == "cache.c" and '#include "cache_inflate.c"' in cache.read_text()
+    assert "static void *inflate" not in cache.read_text()    # the student's part only
+    with pytest.raises(ValueError, match="no starter files"):
+        install_starters("lesson99", tmp_path)

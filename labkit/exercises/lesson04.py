@@ -134,6 +134,9 @@ def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
     src = Path(source)
     if not src.is_file():
         return failed(name, f"{source}: no such file (did the %%writefile cell run?)", 3)
+    if "cache_inflate.c" in src.read_text() and not (src.parent / "cache_inflate.c").is_file():
+        return failed(name, f"{src.parent / 'cache_inflate.c'}: no such file (did the "
+                            "%%writefile cell of your inflate() run?)", 3)
     with tempfile.TemporaryDirectory(prefix="labkit-check-") as out:
         try:
             app = compile_app(src, out_dir=Path(out))
