@@ -33,10 +33,13 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import LabkitError, MachineStateError, QMPError, WaitTimeout
 from .events import BalloonEvent, Event, HeapBalloonEvent, MetricSample
+
+if TYPE_CHECKING:
+    from .machine import Machine
 
 __all__ = [
     "Balloon",
@@ -181,7 +184,7 @@ def read_host_memory(pid: int) -> HostMemory:
     return HostMemory(fields.get("VmRSS", 0), fields.get("RssAnon", 0), fields.get("VmHWM", 0))
 
 
-async def wait_heap_balloon(machine: Any, until: Callable[[HeapBalloonEvent], bool],
+async def wait_heap_balloon(machine: Machine, until: Callable[[HeapBalloonEvent], bool],
                             timeout: float = 15.0, since: int | None = None) -> HeapBalloonEvent:
     """Wait for a ``heap_balloon`` event for which ``until(event)`` is true, among the events
     from index ``since`` on (default: only those still to come).
@@ -202,7 +205,7 @@ async def wait_heap_balloon(machine: Any, until: Callable[[HeapBalloonEvent], bo
 
 
 # ------------------------------------------------------------------------------ the app's console
-async def wait_console(machine: Any, pattern: str, timeout: float = 30.0,
+async def wait_console(machine: Machine, pattern: str, timeout: float = 30.0,
                        start: int = 0) -> re.Match[str]:
     """Wait for ``pattern`` (a regex) in the complete lines of console text from offset
     ``start`` (a line still arriving is not searched, so ``held (\\d+)`` never matches half a
@@ -234,7 +237,8 @@ async def wait_console(machine: Any, pattern: str, timeout: float = 30.0,
         unsubscribe()
 
 
-async def send_command(machine: Any, line: str, reply: str, timeout: float = 30.0) -> re.Match[str]:
+async def send_command(machine: Machine, line: str, reply: str,
+                       timeout: float = 30.0) -> re.Match[str]:
     """Type ``line`` into the app's stdin (COM1) and wait for ``reply`` (a regex) in what it
     prints afterwards; returns the match. The lab apps ``memhog`` and ``managed_heap`` read
     commands this way."""
@@ -245,7 +249,7 @@ async def send_command(machine: Any, line: str, reply: str, timeout: float = 30.
 _STAT_LINE = re.compile(r"^([a-z_][a-z0-9_]*) (-?\d+)$", re.M)
 
 
-async def read_stats(machine: Any, timeout: float = 30.0) -> dict[str, int]:
+async def read_stats(machine: Machine, timeout: float = 30.0) -> dict[str, int]:
     """Send ``stats`` to a lab app and parse its ``name value`` lines up to ``end``."""
     start = len(machine.console.text)
     match = await send_command(machine, "stats", r"(?m)^end$", timeout)
@@ -259,7 +263,7 @@ class Balloon:
     The machine must have been made with ``balloon="on"`` (or ``"deflate-on-oom"``).
     """
 
-    def __init__(self, machine: Any, path: str = DEVICE_PATH) -> None:
+    def __init__(self, machine: Machine, path: str = DEVICE_PATH) -> None:
         if not getattr(machine.config, "balloon", None):
             raise MachineStateError("this machine has no balloon device: make it with "
                                     "balloon='on' (or 'deflate-on-oom')")
@@ -379,7 +383,7 @@ class MemoryMonitor:
     with each. ``await monitor.start()`` / ``await monitor.stop()``, or ``async with``.
     """
 
-    def __init__(self, machine: Any, balloon: Balloon | None = None, period: float = 0.5,
+    def __init__(self, machine: Machine, balloon: Balloon | None = None, period: float = 0.5,
                  on_sample: Callable[[MemorySample], None] | None = None,
                  keep: int = 2000) -> None:
         self.machine = machine

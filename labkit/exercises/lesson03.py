@@ -14,11 +14,14 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..events import NetDrops
 from ._check import CheckResult, current, exercise, failed, passed
 from ._run import run_async
+
+if TYPE_CHECKING:
+    from ..machine import Machine
 
 __all__ = ["check_busiest_stage", "check_channel_count", "check_fragment", "check_upper",
            "check_early_drop", "TRAFFIC"]
@@ -133,7 +136,7 @@ def check_fragment(frame: bytes) -> CheckResult:
         wire.send(bytes(frame))
         wire.ping(2)
 
-    def drops(m: Any) -> list[dict]:
+    def drops(m: Machine) -> list[dict]:
         return [dict(e.reasons) for e in m.events.of_type(NetDrops)]
 
     try:

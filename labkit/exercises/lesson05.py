@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._check import CheckResult, current, exercise, failed, passed
 from ._run import name_values, run_async, try_app
+
+if TYPE_CHECKING:
+    from ..machine import Machine
 
 __all__ = ["check_syscall_ratio", "check_crypto_share", "check_compute_parity",
            "check_counted_getpid", "COUNT_PROBE", "GETPID_BUDGET"]
@@ -32,7 +35,7 @@ def _no_linux(name: str) -> CheckResult | None:
                        + why.splitlines()[0] + ")")
 
 
-def _ticks(machine: Any, key: str) -> float | None:
+def _ticks(machine: Machine, key: str) -> float | None:
     value = name_values(machine.console.text).get(key)
     return float(value) if value is not None else None
 

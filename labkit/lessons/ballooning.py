@@ -46,7 +46,7 @@ class InflationRun:
         return (self.rss_before - self.rss_inflated) / self.nbytes
 
 
-async def measure_inflation(machine: Any, nbytes: int = 64 * MIB,
+async def measure_inflation(machine: Machine, nbytes: int = 64 * MIB,
                             timeout: float = 60.0) -> InflationRun:
     """Inflate by ``nbytes``, wait, deflate, wait; time both and read QEMU's RSS around them.
     The guest should have touched and freed that memory first (``memhog 64``): pages it never
@@ -194,7 +194,7 @@ class Squeeze:
     note: str = ""
 
 
-async def _heap_swept(machine: Any, timeout: float = 20.0) -> dict[str, int]:
+async def _heap_swept(machine: Machine, timeout: float = 20.0) -> dict[str, int]:
     """Wait until managed_heap has collected once: its whole heap has been written."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
