@@ -208,33 +208,8 @@ async def wait_heap_balloon(machine: Machine, until: Callable[[HeapBalloonEvent]
 async def wait_console(machine: Machine, pattern: str, timeout: float = 30.0,
                        start: int = 0) -> re.Match[str]:
     """Wait for ``pattern`` (a regex) in the complete lines of console text from offset
-    ``start`` (a line still arriving is not searched, so ``held (\\d+)`` never matches half a
-    number); returns the match. Unlike ``Console.wait_for``, the wake-up is armed before the
-    text is searched, so output that arrives in between is never missed."""
-    regex = re.compile(pattern)
-    console = machine.console
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    news = asyncio.Event()
-    unsubscribe = console.subscribe(lambda _text: news.set())
-    try:
-        while True:
-            news.clear()
-            text = console.text
-            match = regex.search(text, start, text.rfind("\n") + 1)
-            if match:
-                return match
-            if console.closed:
-                raise MachineStateError(f"the machine stopped before {pattern!r} appeared on "
-                                        f"the console; last lines:\n{console.tail(10)}")
-            left = deadline - loop.time()
-            if left <= 0:
-                raise WaitTimeout(f"{pattern!r} did not appear on the console within "
-                                  f"{timeout:g} s; last lines:\n{console.tail(10)}")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(news.wait(), min(left, 0.5))
-    finally:
-        unsubscribe()
+    ``start``: ``Console.wait_for(..., lines=True)``, the way the lab apps' replies are read."""
+    return await machine.console.wait_for(pattern, timeout, start, lines=True)
 
 
 async def send_command(machine: Machine, line: str, reply: str,

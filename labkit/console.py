@@ -144,8 +144,11 @@ class Console:
         return start
 
     async def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 10.0,
-                       start: int = 0) -> re.Match[str]:
-        """Wait until ``pattern`` (a regex) appears in the text from offset ``start``.
+                       start: int = 0, lines: bool = False) -> re.Match[str]:
+        """Wait until ``pattern`` (a regex) appears in the text from offset ``start``; with
+        ``lines``, only in whole lines (a line still arriving is not searched, so
+        ``held (\\d+)`` never matches half a number). The wake-up is armed before the text is
+        searched, so output that arrives in between is never missed.
 
         Returns the match. Raises :class:`WaitTimeout` after ``timeout`` seconds, or
         :class:`MachineStateError` if the machine stops first; both quote the console's tail.
@@ -155,7 +158,8 @@ class Console:
         deadline = loop.time() + timeout
         while True:
             arrived = self._signal.arm()
-            match = regex.search(self.text, start)
+            text = self.text
+            match = regex.search(text, start, text.rfind("\n") + 1 if lines else len(text))
             if match:
                 return match
             if self._closed:

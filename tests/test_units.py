@@ -107,6 +107,19 @@ def test_parse_never_raises():
 
 
 # ----------------------------------------------------------------------------- consoles
+async def test_console_waits_for_whole_lines_and_sends_lines():
+    c = console.Console()
+    sent: list[bytes] = []
+    c.attach_writer(sent.append)                  # what a running machine's COM1 gets
+    start = c.send_line("hog 4")
+    c.feed(b"hog 4 held_bytes 12")                # half a number so far
+    waiting = asyncio.create_task(c.wait_for(r"held_bytes (\d+)", 2, start, lines=True))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    c.feed(b"34\n")
+    assert (await waiting).group(1) == "1234" and sent == [b"hog 4\n"] and start == 0
+
+
 async def test_console_wait_for_and_tail():
     c = console.Console()
 
