@@ -541,27 +541,26 @@ _DIR, _FILE, _EXEC, _LINK, _CHR = 0o040755, 0o100644, 0o100755, 0o120777, 0o0206
 
 def initramfs_entries(apps: Sequence[str], kernel: LinuxKernel | None, busybox: Path,
                       helper: Path, extra: Mapping[str, Path] | None = None,
-                      ) -> list[tuple[str, int, bytes, int]]:
-    """What the initramfs holds, as cpio entries (see :func:`build_initramfs`); ``extra``
+                      ) -> list[Member]:
+    """What the initramfs holds, as cpio members (see :func:`build_initramfs`); ``extra``
     maps more app names to static binaries anywhere (a student's program)."""
-    entries: list[tuple[str, int, bytes, int]] = [
-        (d, _DIR, b"", 0) for d in ("bin", "apps", "dev", "proc", "sys", "tmp", "lib",
-                                    "lib/modules")]
-    entries.append(("dev/console", _CHR, b"", (5 << 8) | 1))
-    entries.append(("init", _EXEC, INIT_SCRIPT.encode(), 0))
-    entries.append(("bin/busybox", _EXEC, busybox.read_bytes(), 0))
-    entries += [(f"bin/{a}", _LINK, b"busybox", 0) for a in APPLETS]
-    entries.append(("bin/labkit-guest", _EXEC, helper.read_bytes(), 0))
+    entries = [Member(d, b"", _DIR) for d in ("bin", "apps", "dev", "proc", "sys", "tmp", "lib",
+                                              "lib/modules")]
+    entries.append(Member("dev/console", b"", _CHR, (5 << 8) | 1))
+    entries.append(Member("init", INIT_SCRIPT.encode(), _EXEC))
+    entries.append(Member("bin/busybox", busybox.read_bytes(), _EXEC))
+    entries += [Member(f"bin/{a}", b"busybox", _LINK) for a in APPLETS]
+    entries.append(Member("bin/labkit-guest", helper.read_bytes(), _EXEC))
     for app in apps:
         binary = paths.images_dir() / "linux" / app
         if not binary.is_file():
             raise BootError(f"no Linux build of app {app!r} at {binary}: build it with "
                             "`make build` (kernel/Makefile builds images/linux/APP)")
-        entries.append((f"apps/{app}", _EXEC, binary.read_bytes(), 0))
+        entries.append(Member(f"apps/{app}", binary.read_bytes(), _EXEC))
     for name, binary in (extra or {}).items():
-        entries.append((f"apps/{name}", _EXEC, Path(binary).read_bytes(), 0))
+        entries.append(Member(f"apps/{name}", Path(binary).read_bytes(), _EXEC))
     if kernel is not None:
-        entries += [(f"lib/modules/{i:02d}-{m.name}", _FILE, m.read_bytes(), 0)
+        entries += [Member(f"lib/modules/{i:02d}-{m.name}", m.read_bytes(), _FILE)
                     for i, m in enumerate(kernel.module_files())]
     return entries
 
@@ -581,17 +580,15 @@ def build_initramfs(apps: Sequence[str] | None = None, kernel: LinuxKernel | Non
     busybox = find_busybox(fetch)
     helper = build_helper()
     entries = initramfs_entries(apps, kernel if modules else None, busybox, helper, extra)
-    key = _digest(*(f"{n}:{m}:{r}" for n, m, _, r in entries),
-                  *(hashlib.sha256(d).hexdigest() for _, _, d, _ in entries))
+    key = _digest(*(f"{e.name}:{e.mode}:{e.rdev}" for e in entries),
+                  *(hashlib.sha256(e.data).hexdigest() for e in entries))
     label = "all" if default_set else "-".join([*apps, *(extra or {})])[:40]
-    if any(name.startswith("lib/modules/") and name.endswith(".ko") for name, *_ in entries):
+    if any(e.name.startswith("lib/modules/") and e.name.endswith(".ko") for e in entries):
         label += "+virtio"
     with _locked() as folder:
         out = folder / f"initramfs-{label}-{key}.cpio.gz"
         if not out.is_file():
-            archive = cpio.pack(Member(name, data, mode, rdev)
-                                for name, mode, data, rdev in entries)
-            _atomic_write(out, gzip.compress(archive, compresslevel=9, mtime=0))
+            _atomic_write(out, gzip.compress(cpio.pack(entries), compresslevel=9, mtime=0))
         _forget_old(folder, f"initramfs-{label}-{'?' * 16}.cpio.gz", keep=out)
         if default_set:
             plain = folder / "initramfs.cpio.gz"
