@@ -21,6 +21,17 @@ In a script (the synchronous facade runs its own event loop in a helper thread):
 
 These two examples run in the tests (tests/test_notebook.py).
 
+Module map, lowest layer first (docs/design.md draws the layers; none imports upward)::
+
+    errors, outcome, paths         the error tree, how a run ended, where files are
+    events, console                COM2 events (typed, one registry), COM1 text and its waits
+    qemuargs, elf, gdbremote, ...  QEMU's command line, ELF images, the GDB remote protocol
+    machine, asyncrun              a QEMU with explicit state; run a coroutine from plain code
+    build, variant, cpio, linux    the kernel and apps built; kernel variants; boot archives
+    net/, balloon, bench           the wire and net measurements, the balloon's QMP client
+    lessons/, exercises/           what each lesson measures, and its exercises' checks
+    widgets/, render               views: live figures, tables, diagrams, the debugger panel
+
 Errors (one tree, see :mod:`labkit.errors`)::
 
     LabkitError

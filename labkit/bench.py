@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """``labkit bench``: the unikernel and a Linux guest, measured side by side in one run.
 
-Every figure states its mode (DESIGN.md, "Measurement"):
+Every figure states its mode (docs/design.md, "Measurement"):
 
 ``size``
     bytes on disk.
@@ -726,7 +726,7 @@ async def _inflate_pair(guests: Guests, guest: str, mib: int) -> tuple[float, fl
 
 async def balloon_figures(guests: Guests, settings: BenchSettings
                           ) -> tuple[list[Figure], list[Comparison], list[Skipped], dict]:
-    detail = _optional("labkit.balloon", "balloon_figures")
+    detail = _optional("labkit.lessons.ballooning", "balloon_figures")
     if _optional("labkit.balloon", "Balloon") is None:
         return [], [], [Skipped("balloon", "not available yet: no labkit.balloon")], {}
     figs: list[Figure] = []
@@ -889,9 +889,9 @@ def run_suite(settings: BenchSettings | None = None,
               progress: Callable[[str], None] | None = None) -> BenchResult:
     """:func:`run_suite_async` for scripts and the command line (works where an event loop
     already runs, e.g. in a notebook, through labkit's loop thread)."""
-    from .machine import _LoopThread
+    from .asyncrun import run_coroutine
 
-    return _LoopThread.get().call(run_suite_async(settings, progress))
+    return run_coroutine(run_suite_async(settings, progress))
 
 
 def run_bench(runs: int = 5, machine: str = "pc") -> list[Figure]:

@@ -136,9 +136,19 @@ class Console:
             raise MachineStateError("console is not connected: the machine is not running")
         self._writer(data.encode() if isinstance(data, str) else data)
 
+    def send_line(self, line: str) -> int:
+        """Type one line (a newline is added) into COM1; returns the console text's length
+        before it, the ``start`` to pass to :meth:`wait_for` for the reply."""
+        start = len(self.text)
+        self.send(line.rstrip("\n") + "\n")
+        return start
+
     async def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 10.0,
-                       start: int = 0) -> re.Match[str]:
-        """Wait until ``pattern`` (a regex) appears in the text from offset ``start``.
+                       start: int = 0, lines: bool = False) -> re.Match[str]:
+        """Wait until ``pattern`` (a regex) appears in the text from offset ``start``; with
+        ``lines``, only in whole lines (a line still arriving is not searched, so
+        ``held (\\d+)`` never matches half a number). The wake-up is armed before the text is
+        searched, so output that arrives in between is never missed.
 
         Returns the match. Raises :class:`WaitTimeout` after ``timeout`` seconds, or
         :class:`MachineStateError` if the machine stops first; both quote the console's tail.
@@ -148,7 +158,8 @@ class Console:
         deadline = loop.time() + timeout
         while True:
             arrived = self._signal.arm()
-            match = regex.search(self.text, start)
+            text = self.text
+            match = regex.search(text, start, text.rfind("\n") + 1 if lines else len(text))
             if match:
                 return match
             if self._closed:
@@ -256,9 +267,10 @@ class EventLog:
         return ev
 
     # -- views ---------------------------------------------------------------------------------
-    def of_type(self, kind: type[E]) -> list[E]:
-        """Every event of one type so far."""
-        return [e for e in self.events if isinstance(e, kind)]
+    def of_type(self, kind: type[E], since: int = 0) -> list[E]:
+        """Every event of one type so far, from index ``since`` of :attr:`events` on
+        (``mark = len(log.events)`` before an experiment, ``of_type(K, since=mark)`` after)."""
+        return [e for e in self.events[since:] if isinstance(e, kind)]
 
     @property
     def milestones(self) -> dict[str, Milestone]:

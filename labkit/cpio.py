@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Boot archives: the cpio "newc" format the kernel reads its app and data files from.
 
+The one writer of the format in the tree: labkit's boot archives, the Linux guest's initramfs
+(:mod:`labkit.linux`) and the kernel build's (``kernel/tools/mkcpio.py``) all come from here.
+Every field but the name, mode, size and device number is 0 (mtime too), so the same inputs
+give the same bytes.
+
 Each member is a 110-byte ASCII header (magic ``070701`` and thirteen 8-hex-digit fields), the
 NUL-terminated name, padding to a multiple of 4, the data, padding to a multiple of 4. The
 archive ends with a member named ``TRAILER!!!``.
@@ -35,16 +40,19 @@ class Member:
     name: str
     data: bytes
     mode: int = 0o100644
+    #: a device node's number, ``major << 8 | minor`` (``(5 << 8) | 1`` is /dev/console)
+    rdev: int = 0
 
 
 def _pad4(n: int) -> int:
     return (4 - n % 4) % 4
 
 
-def _header(ino: int, name: str, mode: int, size: int, nlink: int = 1) -> bytes:
+def _header(ino: int, name: str, mode: int, size: int, nlink: int = 1, rdev: int = 0) -> bytes:
     encoded = name.encode() + b"\0"
     values = dict.fromkeys(_FIELDS, 0)
-    values.update(ino=ino, mode=mode, nlink=nlink, filesize=size, namesize=len(encoded))
+    values.update(ino=ino, mode=mode, nlink=nlink, filesize=size, namesize=len(encoded),
+                  rdevmajor=rdev >> 8, rdevminor=rdev & 0xFF)
     head = MAGIC + b"".join(b"%08X" % values[f] for f in _FIELDS) + encoded
     return head + b"\0" * _pad4(len(head))
 
@@ -56,7 +64,7 @@ def pack(members: Iterable[tuple[str, bytes] | Member]) -> bytes:
         member = item if isinstance(item, Member) else Member(item[0], bytes(item[1]))
         if not member.name or "\0" in member.name or member.name == TRAILER:
             raise ArchiveError(f"invalid member name {member.name!r} in boot archive")
-        out += _header(ino, member.name, member.mode, len(member.data))
+        out += _header(ino, member.name, member.mode, len(member.data), rdev=member.rdev)
         out += member.data + b"\0" * _pad4(len(member.data))
     out += _header(0, TRAILER, 0, 0, nlink=1)
     return bytes(out)
@@ -85,14 +93,16 @@ def unpack(blob: bytes) -> list[Member]:
             raise ArchiveError(f"cpio member {name!r} runs past the end of the archive")
         if name == TRAILER:
             return members
-        members.append(Member(name, blob[data_start:data_end], fields["mode"]))
+        members.append(Member(name, blob[data_start:data_end], fields["mode"],
+                              (fields["rdevmajor"] << 8) | fields["rdevminor"]))
         pos = data_end + _pad4(data_end)
 
 
 def write_archive(path: str | os.PathLike[str],
                   files: Iterable[str | os.PathLike[str] | tuple[str, bytes]]) -> Path:
     """Write a boot archive at ``path`` from files on disk (stored under their base name)
-    or ``(name, data)`` pairs; returns the path."""
+    or ``(name, data)`` pairs; returns the path. The archive appears whole or not at all
+    (written aside, then renamed)."""
     members = []
     for item in files:
         if isinstance(item, tuple):
@@ -101,7 +111,9 @@ def write_archive(path: str | os.PathLike[str],
             p = Path(item)
             members.append(Member(p.name, p.read_bytes()))
     out = Path(path)
-    out.write_bytes(pack(members))
+    aside = out.with_name(out.name + ".tmp")
+    aside.write_bytes(pack(members))
+    os.replace(aside, out)
     return out
 
 

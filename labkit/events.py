@@ -6,6 +6,12 @@ counts are integers. :func:`parse_event` turns one line into one of the dataclas
 (unknown kinds become :class:`UnknownEvent`, a line that is not JSON a :class:`BadLine`), so a
 newer kernel never breaks an older labkit.
 
+Every kind the kernel sends has its class here, registered in :data:`EVENT_TYPES`, so
+``machine.events.of_type(HeapBalloonEvent)`` finds them all. The rules, for every kind:
+fields this labkit does not know are kept or ignored, never an error (``metrics`` and ``net``
+keep extra counters by name); a field it needs that is missing makes the line a
+:class:`BadLine` that says which, never a silent 0.
+
 >>> parse_event('{"ev": "milestone", "name": "app_loaded", "tsc": 9, "app": "hello", '
 ...             '"base": "0x10000000000"}')
 Milestone(name='app_loaded', tsc=9, app='hello', base=1099511627776)
@@ -14,7 +20,7 @@ Milestone(name='app_loaded', tsc=9, app='hello', base=1099511627776)
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +37,23 @@ __all__ = [
     "PanicEvent",
     "UnknownEvent",
     "BadLine",
+    "BalloonEvent",
+    "HeapBalloonEvent",
+    "NetSample",
+    "NetDrops",
+    "NetUp",
     "parse_event",
+    "EVENT_TYPES",
     "MILESTONES",
+    "NET_STAGES",
 ]
 
 #: Boot milestones in the order the kernel reports them.
 MILESTONES = ("entry", "paging", "heap", "devices", "app_loaded", "app_main")
+
+#: Receive-path stages of the ``net`` event's arrays, in the kernel's order
+#: (kernel/net/net.c, net_stage_names).
+NET_STAGES = ("driver", "classify", "eth_ip", "udp", "tcp", "icmp_arp", "copy", "tx")
 
 
 def _addr(value: Any) -> int | None:
@@ -213,37 +230,201 @@ class BadLine(Event):
     kind = "bad_line"
 
 
+@dataclass(frozen=True)
+class BalloonEvent(Event):
+    """A ``balloon`` event from the kernel's virtio-balloon driver.
+
+    ``action`` is ``target`` (a new target arrived), ``reached`` or ``short`` (the guest could
+    not find the memory); ``work_tsc`` is the TSC ticks the driver worked toward this target,
+    waits for the host left out (under ``-icount shift=0``: instructions).
+    """
+
+    action: str
+    target_pages: int
+    pages: int
+    work_tsc: int
+    tsc: int
+    kind = "balloon"
+
+
+@dataclass(frozen=True)
+class HeapBalloonEvent(Event):
+    """A ``heap_balloon`` event: the kernel's picture after the app's heap lent or got back
+    memory (``inflate``, ``deflate``, ``refused``) or reported after a collection
+    (``report``). Sizes in bytes, ``pages_free`` in 4 KiB pages.
+
+    >>> e = parse_event('{"ev":"heap_balloon","action":"inflate","bytes":4194304,'
+    ...     '"balloon_bytes":4194304,"heap_bytes":0,"used_bytes":0,"live_bytes":0,'
+    ...     '"collections":0,"pages_free":9,"kernel_hog_pages":0,"host_balloon_pages":0,"tsc":1}')
+    >>> e.action, e.bytes
+    ('inflate', 4194304)
+    """
+
+    action: str
+    bytes: int
+    balloon_bytes: int
+    heap_bytes: int
+    used_bytes: int
+    live_bytes: int
+    collections: int
+    pages_free: int
+    kernel_hog_pages: int
+    host_balloon_pages: int
+    tsc: int
+    kind = "heap_balloon"
+
+
+@dataclass(frozen=True)
+class NetSample(Event):
+    """One ``net`` event (sent with every ``metrics=MS`` sample): the stack's cumulative
+    counters at TSC ``tsc``, and per receive stage (:data:`NET_STAGES`) the TSC ticks and
+    packets in interrupt and in thread context. ``counters`` holds every numeric field by name,
+    including ones newer kernels add; ``sample["rx_channel"]`` reads one."""
+
+    tsc: int
+    path: str
+    ns: int
+    counters: Mapping[str, int] = field(default_factory=dict, hash=False)
+    irq_tsc: tuple[int, ...] = (0,) * len(NET_STAGES)
+    thread_tsc: tuple[int, ...] = (0,) * len(NET_STAGES)
+    irq_pkts: tuple[int, ...] = (0,) * len(NET_STAGES)
+    thread_pkts: tuple[int, ...] = (0,) * len(NET_STAGES)
+    kind = "net"
+
+    def __getitem__(self, key: str) -> int:
+        return self.counters[key]
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> NetSample:
+        """A sample from the event's fields; ``tsc``, ``path`` and the four stage arrays
+        are required (KeyError when missing), ``ns`` defaults to 0 for hand-made samples."""
+        def stages(key: str) -> tuple[int, ...]:
+            values = tuple(int(x) for x in d[key])
+            if len(values) != len(NET_STAGES):
+                raise ValueError(f"{key} has {len(values)} stages, not {len(NET_STAGES)}")
+            return values
+
+        counters = {k: int(v) for k, v in d.items()
+                    if k not in ("ev", "tsc", "ns") and isinstance(v, int)}
+        return cls(int(d["tsc"]), str(d["path"]), int(d.get("ns", 0)), counters,
+                   stages("irq_tsc"), stages("thread_tsc"), stages("irq_pkts"),
+                   stages("thread_pkts"))
+
+
+@dataclass(frozen=True)
+class NetDrops(Event):
+    """A ``net_drops`` event: frames the stack or the NIC dropped, by reason (cumulative)."""
+
+    reasons: Mapping[str, int] = field(default_factory=dict, hash=False)
+    kind = "net_drops"
+
+    def nonzero(self) -> dict[str, int]:
+        """The reasons that dropped anything."""
+        return {k: v for k, v in self.reasons.items() if v}
+
+
+@dataclass(frozen=True)
+class NetUp(Event):
+    """The network came up: the guest's addresses, the receive path and the NIC's ring size."""
+
+    mac: str
+    ip: str
+    gw: str
+    prefix: int
+    path: str
+    ring: int
+    kind = "net_up"
+
+
 _CORE_METRICS = ("tsc", "ns", "pages_free", "pages_used", "heap_bytes", "threads", "ticks",
                  "switches")
 
 
+def _milestone(d: dict) -> Event:
+    return Milestone(d["name"], int(d["tsc"]), d.get("app"), _addr(d.get("base")))
+
+
+def _layout(d: dict) -> Event:
+    return Layout(*(_addr(d[k]) for k in ("ram_bytes", "kernel_start", "kernel_end",
+                                          "text_end", "heap_start", "heap_end", "app_area")))
+
+
+def _segment(d: dict) -> Event:
+    return SegmentEvent(d["app"], _addr(d["start"]), _addr(d["end"]), str(d["flags"]),
+                        _addr(d.get("file_offset", 0)))
+
+
+def _thread(d: dict) -> Event:
+    return ThreadEvent(int(d["id"]), str(d.get("name", "")), _addr(d.get("stack_start")),
+                       _addr(d.get("stack_end")))
+
+
+def _metrics(d: dict) -> Event:
+    extra = {k: int(v) for k, v in d.items()
+             if k not in _CORE_METRICS and k != "ev" and isinstance(v, (int, float))}
+    return MetricSample(*(int(d[k]) for k in _CORE_METRICS), extra=extra)
+
+
+def _exit(d: dict) -> Event:
+    return ExitEvent(int(d["status"]), _int(d.get("tsc")))
+
+
+def _load_error(d: dict) -> Event:
+    return LoadErrorEvent(str(d["kind"]), d.get("file"), d.get("detail"))
+
+
+def _panic(d: dict) -> Event:
+    frames = tuple(Frame(_addr(f.get("addr")), f.get("symbol")) for f in d.get("frames", []))
+    return PanicEvent(_int(d.get("vector")), d.get("exception"), _int(d.get("error_code")),
+                      _addr(d.get("rip")), d.get("symbol"), _addr(d.get("cr2")),
+                      _int(d.get("cpl")), frames, d.get("message"))
+
+
+def _action_and_counts(cls: type) -> Callable[[dict], Event]:
+    """A parser for an event of an ``action`` string and integer fields, all required."""
+    names = list(cls.__dataclass_fields__)[1:]
+
+    def parse(d: dict) -> Event:
+        return cls(str(d["action"]), *(int(d[n]) for n in names))
+
+    return parse
+
+
+def _net_drops(d: dict) -> Event:
+    return NetDrops({k: int(v) for k, v in d.items() if k != "ev" and isinstance(v, int)})
+
+
+def _net_up(d: dict) -> Event:
+    return NetUp(str(d["mac"]), str(d["ip"]), str(d["gw"]), int(d["prefix"]), str(d["path"]),
+                 int(d["ring"]))
+
+
+#: Every event kind the kernel sends, with its class: the one registry ``parse_event`` uses.
+EVENT_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in (
+    Milestone, Layout, SegmentEvent, ThreadEvent, MetricSample, ExitEvent, LoadErrorEvent,
+    PanicEvent, BalloonEvent, HeapBalloonEvent, NetSample, NetDrops, NetUp)}
+
+_PARSERS: dict[str, Callable[[dict], Event]] = {
+    "milestone": _milestone,
+    "layout": _layout,
+    "segment": _segment,
+    "thread": _thread,
+    "metrics": _metrics,
+    "exit": _exit,
+    "load_error": _load_error,
+    "panic": _panic,
+    "balloon": _action_and_counts(BalloonEvent),
+    "heap_balloon": _action_and_counts(HeapBalloonEvent),
+    "net": NetSample.from_dict,
+    "net_drops": _net_drops,
+    "net_up": _net_up,
+}
+assert set(_PARSERS) == set(EVENT_TYPES), "every registered kind needs a parser"
+
+
 def _build(ev: str, d: dict) -> Event:
-    if ev == "milestone":
-        return Milestone(d["name"], int(d["tsc"]), d.get("app"), _addr(d.get("base")))
-    if ev == "layout":
-        return Layout(*(_addr(d[k]) for k in ("ram_bytes", "kernel_start", "kernel_end",
-                                              "text_end", "heap_start", "heap_end",
-                                              "app_area")))
-    if ev == "segment":
-        return SegmentEvent(d["app"], _addr(d["start"]), _addr(d["end"]), str(d["flags"]),
-                            _addr(d.get("file_offset", 0)))
-    if ev == "thread":
-        return ThreadEvent(int(d["id"]), str(d.get("name", "")), _addr(d.get("stack_start")),
-                           _addr(d.get("stack_end")))
-    if ev == "metrics":
-        extra = {k: int(v) for k, v in d.items()
-                 if k not in _CORE_METRICS and k != "ev" and isinstance(v, (int, float))}
-        return MetricSample(*(int(d[k]) for k in _CORE_METRICS), extra=extra)
-    if ev == "exit":
-        return ExitEvent(int(d["status"]), _int(d.get("tsc")))
-    if ev == "load_error":
-        return LoadErrorEvent(str(d["kind"]), d.get("file"), d.get("detail"))
-    if ev == "panic":
-        frames = tuple(Frame(_addr(f.get("addr")), f.get("symbol")) for f in d.get("frames", []))
-        return PanicEvent(_int(d.get("vector")), d.get("exception"), _int(d.get("error_code")),
-                          _addr(d.get("rip")), d.get("symbol"), _addr(d.get("cr2")),
-                          _int(d.get("cpl")), frames, d.get("message"))
-    return UnknownEvent(ev, d)
+    parse = _PARSERS.get(ev)
+    return parse(d) if parse is not None else UnknownEvent(ev, d)
 
 
 def parse_event(line: str | bytes) -> Event:

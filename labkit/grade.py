@@ -196,7 +196,7 @@ def _enter_grading() -> None:
 
             stub.__name__ = fn.__name__
             stub.__doc__ = fn.__doc__
-            # every module that holds this function (lesson05 and linux are the same checks)
+            # every module that holds this function (one imported it from another)
             for mod in list(sys.modules.values()):
                 if getattr(mod, "__name__", "").startswith("labkit.exercises.") and \
                         getattr(mod, f"check_{name}", None) is fn:

@@ -69,10 +69,12 @@ import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
-from . import paths
+from . import cpio, paths
+from .cpio import Member
 from .errors import BootError
 
 __all__ = [
@@ -137,172 +139,14 @@ WHAT_TO_DO = (
 
 
 # ------------------------------------------------------------------------------ the guest's code
-INIT_SCRIPT = r"""#!/bin/sh
-# SPDX-License-Identifier: MIT
-# /init of the lab's Linux guest, written by labkit/linux.py. The unikernel's contract on
-# Linux: the app and its arguments are this script's arguments (the words after -- on the
-# kernel command line), its output goes to COM1, events to COM2, its exit status to port 0xf4.
-export PATH=/bin
-labkit-guest milestone init
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-# virtio drivers, only when there is a virtio PCI device (vendor 0x1af4) and they are modules
-for vendor in /sys/bus/pci/devices/*/vendor; do
-    [ -r "$vendor" ] && read -r id < "$vendor" && [ "$id" = 0x1af4 ] || continue
-    for m in /lib/modules/*.ko; do [ -e "$m" ] && insmod "$m" 2>/dev/null; done
-    break
-done
-# the network, as the unikernel configures it: ip=A.B.C.D[/N] gw=A.B.C.D, QEMU's defaults
-if [ -e /sys/class/net/eth0 ]; then
-    case "${ip:=10.0.2.15/24}" in */*) ;; *) ip="$ip/24" ;; esac
-    ip link set lo up
-    ip link set eth0 up
-    ip addr add "$ip" dev eth0
-    ip route add default via "${gw:-10.0.2.2}"
-fi
-cd /apps
-exec labkit-guest run "$@"
-"""
+#: The guest's own code, kept as files of the package, not as Python strings.
+_GUEST_DATA = resources.files("labkit") / "data" / "linux_guest"
 
-HELPER_SOURCE = r"""// SPDX-License-Identifier: MIT
-// labkit-guest: the Linux guest's half of labkit's contract (labkit/linux.py builds it with
-// gcc -static into the initramfs). The unikernel writes COM2 events and ends QEMU itself; on
-// Linux a root program does it, through I/O port permissions granted by ioperm():
-//   labkit-guest milestone NAME     {"ev":"milestone","name":NAME,"tsc":T} on COM2
-//   labkit-guest run APP [ARGS]     run /apps/APP (or /bin/APP) with ARGS; then the exit event
-//                                   on COM2, "labkit-guest: exit status S" on COM1, and S & 63
-//                                   to port 0xf4, which ends QEMU with status (V << 1) | 1
-//   labkit-guest poweroff V         end QEMU with status (V << 1) | 1
-#define _GNU_SOURCE
-#include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/io.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#: /init of the guest, a busybox shell script (labkit/data/linux_guest/init.sh).
+INIT_SCRIPT = (_GUEST_DATA / "init.sh").read_text()
 
-#define COM2       0x2f8   // second UART: the machine channel
-#define LSR_THRE   0x20    // line status: transmit holding register empty
-#define EXIT_PORT  0xf4    // isa-debug-exit
-#define V_NOT_FOUND 0x40   // kernel/README.md, "Exit status"
-#define V_BAD_ELF   0x42
-
-static int have_ports;
-
-// lfence on both sides: rdtsc is not ordered with the code around it. Under -icount
-// shift=0 the TSC counts guest instructions.
-static uint64_t tsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
-    return ((uint64_t)hi << 32) | lo;
-}
-
-// One JSON line on COM2, byte by byte to the UART, as the unikernel's serial driver does.
-static void event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void event(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0 || !have_ports)
-        return;
-    if (n > (int)sizeof line - 2)
-        n = sizeof line - 2;
-    line[n++] = '\n';
-    for (int i = 0; i < n; i++) {
-        while (!(inb(COM2 + 5) & LSR_THRE))
-            ;
-        outb(line[i], COM2);
-    }
-}
-
-static void power_off(int v)
-{
-    fflush(stdout);
-    fflush(stderr);
-    if (have_ports)
-        outb(v, EXIT_PORT);
-    fprintf(stderr, "labkit-guest: no isa-debug-exit device (or no I/O port access)\n");
-    for (;;)
-        pause();
-}
-
-static int find_app(const char *app, char *path, size_t size)
-{
-    static const char *dirs[] = { "/apps", "/bin" };
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(path, size, "%s/%s", dirs[i], app);
-        if (strchr(app, '/') == NULL && access(path, X_OK) == 0)
-            return 0;
-    }
-    return -1;
-}
-
-static int run(int argc, char **argv)
-{
-    char path[256];
-    const char *app = argv[0];
-    if (argc < 1 || find_app(app, path, sizeof path) != 0) {
-        event("{\"ev\":\"load_error\",\"kind\":\"not_found\",\"file\":\"%s\","
-              "\"detail\":\"no /apps/%s in the initramfs\"}", argc ? app : "", argc ? app : "");
-        printf("labkit-guest: no app named '%s' in /apps\n", argc ? app : "");
-        power_off(V_NOT_FOUND);
-    }
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        event("{\"ev\":\"milestone\",\"name\":\"app_exec\",\"tsc\":%llu,\"app\":\"%s\"}",
-              (unsigned long long)tsc(), app);
-        execv(path, argv);
-        int err = errno;
-        event("{\"ev\":\"load_error\",\"kind\":\"bad_elf\",\"file\":\"%s\",\"detail\":\"%s\"}",
-              app, strerror(err));
-        printf("labkit-guest: cannot run %s: %s\n", path, strerror(err));
-        power_off(V_BAD_ELF);
-    }
-    int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    uint64_t t = tsc();
-    if (pid < 0 || WIFSIGNALED(status)) {
-        int sig = pid < 0 ? SIGKILL : WTERMSIG(status);
-        event("{\"ev\":\"exit\",\"status\":%d,\"signal\":%d,\"tsc\":%llu}", 128 + sig, sig,
-              (unsigned long long)t);
-        printf("labkit-guest: %s killed by signal %d (%s); exit status %d\n", app, sig,
-               strsignal(sig), 128 + sig);
-        power_off((128 + sig) & 63);
-    }
-    int s = WEXITSTATUS(status);
-    event("{\"ev\":\"exit\",\"status\":%d,\"tsc\":%llu}", s, (unsigned long long)t);
-    printf("labkit-guest: exit status %d\n", s);
-    power_off(s & 63);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    have_ports = ioperm(COM2, 8, 1) == 0 && ioperm(EXIT_PORT, 4, 1) == 0;
-    if (argc >= 3 && strcmp(argv[1], "milestone") == 0) {
-        event("{\"ev\":\"milestone\",\"name\":\"%s\",\"tsc\":%llu}", argv[2],
-              (unsigned long long)tsc());
-        return 0;
-    }
-    if (argc >= 2 && strcmp(argv[1], "run") == 0)
-        return run(argc - 2, argv + 2);
-    if (argc >= 3 && strcmp(argv[1], "poweroff") == 0)
-        power_off(atoi(argv[2]) & 0xff);
-    fprintf(stderr, "usage: labkit-guest milestone NAME | run APP [ARGS] | poweroff V\n");
-    return 2;
-}
-"""
+#: ``labkit-guest``, the guest's C helper (labkit/data/linux_guest/labkit-guest.c).
+HELPER_SOURCE = (_GUEST_DATA / "labkit-guest.c").read_text()
 
 
 # ------------------------------------------------------------------------------ where things are
@@ -692,51 +536,31 @@ def linux_apps() -> list[str]:
                   if p.is_file() and os.access(p, os.X_OK) and not p.name.startswith("."))
 
 
-def _newc(entries: Sequence[tuple[str, int, bytes, int]]) -> bytes:
-    """A cpio newc archive of ``(name, mode, data, rdev)`` entries (rdev: major << 8 | minor
-    for device nodes), mtime 0 so that the same inputs give the same bytes."""
-    out = bytearray()
-
-    def member(ino: int, name: str, mode: int, data: bytes, rdev: int = 0) -> None:
-        encoded = name.encode() + b"\0"
-        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev >> 8, rdev & 0xFF,
-                  len(encoded), 0)
-        head = b"070701" + b"".join(b"%08X" % v for v in fields) + encoded
-        out.extend(head + b"\0" * (-len(head) % 4))
-        out.extend(data + b"\0" * (-len(data) % 4))
-
-    for ino, (name, mode, data, rdev) in enumerate(entries, start=1):
-        member(ino, name, mode, data, rdev)
-    member(0, "TRAILER!!!", 0, b"")
-    return bytes(out)
-
-
 _DIR, _FILE, _EXEC, _LINK, _CHR = 0o040755, 0o100644, 0o100755, 0o120777, 0o020600
 
 
 def initramfs_entries(apps: Sequence[str], kernel: LinuxKernel | None, busybox: Path,
                       helper: Path, extra: Mapping[str, Path] | None = None,
-                      ) -> list[tuple[str, int, bytes, int]]:
-    """What the initramfs holds, as cpio entries (see :func:`build_initramfs`); ``extra``
+                      ) -> list[Member]:
+    """What the initramfs holds, as cpio members (see :func:`build_initramfs`); ``extra``
     maps more app names to static binaries anywhere (a student's program)."""
-    entries: list[tuple[str, int, bytes, int]] = [
-        (d, _DIR, b"", 0) for d in ("bin", "apps", "dev", "proc", "sys", "tmp", "lib",
-                                    "lib/modules")]
-    entries.append(("dev/console", _CHR, b"", (5 << 8) | 1))
-    entries.append(("init", _EXEC, INIT_SCRIPT.encode(), 0))
-    entries.append(("bin/busybox", _EXEC, busybox.read_bytes(), 0))
-    entries += [(f"bin/{a}", _LINK, b"busybox", 0) for a in APPLETS]
-    entries.append(("bin/labkit-guest", _EXEC, helper.read_bytes(), 0))
+    entries = [Member(d, b"", _DIR) for d in ("bin", "apps", "dev", "proc", "sys", "tmp", "lib",
+                                              "lib/modules")]
+    entries.append(Member("dev/console", b"", _CHR, (5 << 8) | 1))
+    entries.append(Member("init", INIT_SCRIPT.encode(), _EXEC))
+    entries.append(Member("bin/busybox", busybox.read_bytes(), _EXEC))
+    entries += [Member(f"bin/{a}", b"busybox", _LINK) for a in APPLETS]
+    entries.append(Member("bin/labkit-guest", helper.read_bytes(), _EXEC))
     for app in apps:
         binary = paths.images_dir() / "linux" / app
         if not binary.is_file():
             raise BootError(f"no Linux build of app {app!r} at {binary}: build it with "
                             "`make build` (kernel/Makefile builds images/linux/APP)")
-        entries.append((f"apps/{app}", _EXEC, binary.read_bytes(), 0))
+        entries.append(Member(f"apps/{app}", binary.read_bytes(), _EXEC))
     for name, binary in (extra or {}).items():
-        entries.append((f"apps/{name}", _EXEC, Path(binary).read_bytes(), 0))
+        entries.append(Member(f"apps/{name}", Path(binary).read_bytes(), _EXEC))
     if kernel is not None:
-        entries += [(f"lib/modules/{i:02d}-{m.name}", _FILE, m.read_bytes(), 0)
+        entries += [Member(f"lib/modules/{i:02d}-{m.name}", m.read_bytes(), _FILE)
                     for i, m in enumerate(kernel.module_files())]
     return entries
 
@@ -756,15 +580,15 @@ def build_initramfs(apps: Sequence[str] | None = None, kernel: LinuxKernel | Non
     busybox = find_busybox(fetch)
     helper = build_helper()
     entries = initramfs_entries(apps, kernel if modules else None, busybox, helper, extra)
-    key = _digest(*(f"{n}:{m}:{r}" for n, m, _, r in entries),
-                  *(hashlib.sha256(d).hexdigest() for _, _, d, _ in entries))
+    key = _digest(*(f"{e.name}:{e.mode}:{e.rdev}" for e in entries),
+                  *(hashlib.sha256(e.data).hexdigest() for e in entries))
     label = "all" if default_set else "-".join([*apps, *(extra or {})])[:40]
-    if any(name.startswith("lib/modules/") and name.endswith(".ko") for name, *_ in entries):
+    if any(e.name.startswith("lib/modules/") and e.name.endswith(".ko") for e in entries):
         label += "+virtio"
     with _locked() as folder:
         out = folder / f"initramfs-{label}-{key}.cpio.gz"
         if not out.is_file():
-            _atomic_write(out, gzip.compress(_newc(entries), compresslevel=9, mtime=0))
+            _atomic_write(out, gzip.compress(cpio.pack(entries), compresslevel=9, mtime=0))
         _forget_old(folder, f"initramfs-{label}-{'?' * 16}.cpio.gz", keep=out)
         if default_set:
             plain = folder / "initramfs.cpio.gz"

@@ -17,8 +17,11 @@ labkit listens on and QEMU connects to while it starts. The GDB stub is the othe
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shlex
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,13 +256,27 @@ def build_command(config: MachineConfig, rundir: RunDir, kernel: Path,
         flags += config.net.flags(rundir.path)
     if config.balloon:
         oom = "on" if config.balloon == "deflate-on-oom" else "off"
-        flags.append(Flag(("-device", f"virtio-balloon-pci,id=balloon0,deflate-on-oom={oom}"),
+        vectors = ",vectors=2" if _balloon_takes_vectors(config.qemu) else ""
+        flags.append(Flag(("-device",
+                           f"virtio-balloon-pci,id=balloon0{vectors},deflate-on-oom={oom}"),
                           "virtio-balloon: the host sets a target over QMP and the guest gives "
                           "pages back" + (" (and takes them back rather than fail an allocation)"
                                           if oom == "on" else "")))
     if config.extra:
         flags.append(Flag(tuple(config.extra), "extra arguments given by the caller"))
     return flags
+
+
+@functools.lru_cache(maxsize=4)
+def _balloon_takes_vectors(qemu: str) -> bool:
+    """Whether this QEMU gives virtio-balloon-pci an MSI-X table (``vectors``, QEMU 9.2 and
+    later); older ones refuse the property, and the kernel then uses the INTx line."""
+    try:
+        out = subprocess.run([qemu, "-device", "virtio-balloon-pci,help"], capture_output=True,
+                             text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return re.search(r"^\s*vectors=", out, re.M) is not None
 
 
 def argv(flags: Sequence[Flag]) -> list[str]:

@@ -16,14 +16,13 @@ from labkit import Exited, Machine, MachineState, Panicked
 from labkit.balloon import (
     MIB,
     Balloon,
-    balloon_event,
-    heap_balloon_event,
-    measure_inflation,
     read_stats,
     send_command,
     wait_console,
     wait_heap_balloon,
 )
+from labkit.events import BalloonEvent, HeapBalloonEvent
+from labkit.lessons.ballooning import measure_inflation
 
 pytestmark = pytest.mark.boot
 
@@ -117,7 +116,7 @@ async def test_a_target_below_what_the_guest_can_give_is_survived():
     assert stats["free_bytes"] >= 4 * MIB - 64 * 1024
     assert back.actual == 256 * MIB
     assert isinstance(outcome, Exited) and outcome.app_status == 0
-    assert any(e.action == "short" for e in map(balloon_event, m.events.events) if e)
+    assert any(e.action == "short" for e in m.events.of_type(BalloonEvent))
 
 
 async def test_the_managed_heap_lends_memory_and_keeps_its_data():
@@ -143,7 +142,7 @@ async def test_the_managed_heap_lends_memory_and_keeps_its_data():
     assert stats["lent_bytes"] >= 2 * 32 * MIB + 48 * MIB and stats["returned_bytes"] > 0
     assert stats["alloc_failures"] == 0
     assert isinstance(outcome, Exited) and outcome.app_status == 0
-    actions = {e.action for e in map(heap_balloon_event, m.events.events) if e}
+    actions = {e.action for e in m.events.of_type(HeapBalloonEvent)}
     assert {"register", "inflate", "deflate", "report"} <= actions
 
 
@@ -169,7 +168,7 @@ async def test_an_unsafe_balloon_object_faults_in_the_collector_like_osvs():
     assert panic.vector == 14 and panic.function == "memmove"
     assert "collect" in [f.symbol.split("+")[0] for f in panic.frames if f.symbol]
     assert panic.cr2 >= 1 << 40                         # in the app's heap...
-    lent = [e for e in map(heap_balloon_event, m.events.events) if e and e.action == "inflate"]
+    lent = [e for e in m.events.of_type(HeapBalloonEvent) if e.action == "inflate"]
     assert lent                                         # ...after it lent pages to the kernel
 
 

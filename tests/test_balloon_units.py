@@ -12,13 +12,12 @@ from types import SimpleNamespace
 import pytest
 
 import labkit.balloon
+import labkit.events
 from labkit.balloon import (
     MIB,
     UNSET,
     Balloon,
     MemoryMonitor,
-    balloon_event,
-    heap_balloon_event,
     parse_guest_stats,
     parse_size,
     read_host_memory,
@@ -28,14 +27,14 @@ from labkit.balloon import (
 )
 from labkit.console import Console, EventLog
 from labkit.errors import BootError, LabkitError, MachineStateError, WaitTimeout
-from labkit.events import parse_event
+from labkit.events import BalloonEvent, HeapBalloonEvent, parse_event
 from labkit.machine import MachineState
-from labkit.qemuargs import MachineConfig, RunDir, argv, build_command
+from labkit.qemuargs import MachineConfig, RunDir, _balloon_takes_vectors, argv, build_command
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(labkit.balloon)
-    assert result.failed == 0 and result.attempted >= 4
+    results = [doctest.testmod(labkit.balloon), doctest.testmod(labkit.events)]
+    assert sum(r.failed for r in results) == 0 and sum(r.attempted for r in results) >= 5
 
 
 @pytest.mark.parametrize("text, nbytes", [("256M", 256 * MIB), ("1G", 1 << 30), ("64", 64 * MIB),
@@ -62,16 +61,22 @@ def test_guest_stats_turn_unset_into_none():
 
 
 def test_com2_events_of_both_balloons_parse():
-    ev = balloon_event(parse_event('{"ev":"balloon","action":"reached","target_pages":16384,'
-                                   '"pages":16384,"work_tsc":123,"tsc":9}'))
+    ev = parse_event('{"ev":"balloon","action":"reached","target_pages":16384,'
+                     '"pages":16384,"work_tsc":123,"tsc":9}')
+    assert isinstance(ev, BalloonEvent)
     assert ev.action == "reached" and ev.target_pages == 16384 and ev.work_tsc == 123
-    heap = heap_balloon_event(parse_event(
+    heap = parse_event(
         '{"ev":"heap_balloon","action":"deflate","bytes":4096,"balloon_bytes":0,'
         '"heap_bytes":1,"used_bytes":2,"live_bytes":3,"collections":4,"pages_free":5,'
-        '"kernel_hog_pages":6,"host_balloon_pages":7,"tsc":8}'))
+        '"kernel_hog_pages":6,"host_balloon_pages":7,"tsc":8,"a_newer_field":1}')
+    assert isinstance(heap, HeapBalloonEvent)
     assert (heap.action, heap.live_bytes, heap.host_balloon_pages) == ("deflate", 3, 7)
-    assert heap_balloon_event(parse_event('{"ev":"exit","status":0}')) is None
-    assert balloon_event(parse_event('{"ev":"heap_balloon","action":"x"}')) is None
+    log = EventLog()
+    for line in ('{"ev":"exit","status":0}', '{"ev":"balloon","action":"target",'
+                 '"target_pages":1,"pages":0,"work_tsc":0,"tsc":1}'):
+        log.feed(line.encode() + b"\n")
+    assert [e.action for e in log.of_type(BalloonEvent)] == ["target"]
+    assert log.of_type(HeapBalloonEvent) == []
 
 
 def test_host_memory_of_this_process():
@@ -88,7 +93,19 @@ def test_host_memory_of_a_gone_process():
 def test_the_balloon_device_flag(mode, oom, tmp_path):
     config = MachineConfig(balloon=mode)
     words = argv(build_command(config, RunDir(tmp_path), tmp_path / "k.elf", None))
-    assert f"virtio-balloon-pci,id=balloon0,deflate-on-oom={oom}" in words
+    vectors = ",vectors=2" if _balloon_takes_vectors(config.qemu) else ""
+    assert f"virtio-balloon-pci,id=balloon0{vectors},deflate-on-oom={oom}" in words
+
+
+def test_msix_vectors_only_where_qemu_has_them(tmp_path):
+    """QEMU 9.2 and later give virtio-balloon-pci a vector table; 7.2 refuses the property."""
+    for name, listing in (("new", "  deflate-on-oom=<bool>\n  vectors=<uint32>  -  (default: 2)"),
+                          ("old", "  deflate-on-oom=<bool>\n  event_idx=<bool>")):
+        fake = tmp_path / f"qemu-{name}"
+        fake.write_text(f"#!/bin/sh\nprintf '%s\\n' '{listing}'\n")
+        fake.chmod(0o755)
+        assert _balloon_takes_vectors(str(fake)) is (name == "new")
+    assert _balloon_takes_vectors(str(tmp_path / "no-such-qemu")) is False
 
 
 def test_no_balloon_by_default_and_none_on_microvm(tmp_path):
@@ -220,7 +237,8 @@ async def test_waiting_on_a_closed_console_fails_at_once():
 
 
 def test_lesson_tables_read_like_the_numbers():
-    from labkit.balloon import OomTrial, Squeeze, oom_table, squeeze_table
+    from labkit.lessons.ballooning import OomTrial, Squeeze
+    from labkit.widgets.balloon_tables import oom_table, squeeze_table
 
     rows = oom_table([OomTrial("deflate-on-oom", 37 * MIB, 64, True, 40 * MIB, 67 * MIB)]).rows
     assert rows == [("deflate-on-oom", "37.0 MiB", "64 MiB succeeded", "40.0 MiB", "67.0 MiB")]
@@ -230,7 +248,7 @@ def test_lesson_tables_read_like_the_numbers():
 
 
 def test_the_guests_own_words_for_a_killed_app():
-    from labkit.balloon import _what_killed
+    from labkit.lessons.ballooning import _what_killed
 
     text = ("boot\n[    4.58] Out of memory: Killed process 91 (managed_heap) total-vm:1kB\n"
             "labkit-guest: managed_heap killed by signal 9\n")
@@ -245,3 +263,13 @@ def test_checks_refuse_answers_that_are_not_numbers_without_booting():
     assert "percentage" in checks.check_untouched_fraction(40).message
     assert not checks.check_oom_actual(None).passed
     assert "no such file" in checks.check_cache_app("no/such/cache.c").message
+
+
+def test_the_cache_exercise_starts_from_a_template(tmp_path):
+    from labkit.exercises.starters import install_starters
+
+    [cache] = install_starters("lesson04", tmp_path / "work")
+    assert cache.name == "cache.c" and '#include "cache_inflate.c"' in cache.read_text()
+    assert "static void *inflate" not in cache.read_text()    # the student's part only
+    with pytest.raises(ValueError, match="no starter files"):
+        install_starters("lesson99", tmp_path)

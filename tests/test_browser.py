@@ -6,8 +6,9 @@ private copy of the notebooks and private settings), headless Chromium driven by
 Each lesson must run to its last cell with no error, and its widgets must render (no
 "Error displaying widget", no widget left loading). Where a lesson has a live view, the test
 watches it change while the cells run: the build progress bar of lesson 00 fills up, the live
-plots of lessons 03 (net counters) and 04 (memory dashboard) draw new data, and in lesson 02
-a debugger panel's ``stepi`` button, clicked in the browser, moves RIP.
+plots of lessons 03 (net counters) and 04 (memory dashboard) draw new data while their own
+cells run (both are a LiveFigure), and in lesson 02 a debugger panel's ``stepi`` button,
+clicked in the browser, moves RIP.
 
 Skipped, with the reason, when Debian's ``chromium`` or the ``playwright`` package is missing
 (``scripts/setup.sh`` installs both). On a failure the test keeps a screenshot and the
@@ -179,9 +180,10 @@ _STATE_JS = """() => {
           busy: status ? status.getAttribute('data-status') : 'unknown'};
 }"""
 
-_CANVASES_JS = """() => Array.from(document.querySelectorAll('.jp-Notebook canvas')).map(c => {
+_CANVASES_JS = """() => Array.from(document.querySelectorAll(
+    '.jp-Notebook canvas, .jp-Notebook .jp-OutputArea img')).map(c => {
   let h = 0;
-  try { const s = c.toDataURL();
+  try { const s = c.tagName === 'CANVAS' ? c.toDataURL() : c.src;
         for (let i = 0; i < s.length; i += 7) h = (h * 31 + s.charCodeAt(i)) | 0; }
   catch (e) { h = -1; }
   return h; })"""
@@ -279,9 +281,21 @@ m_b = await labkit.Machine("netecho", net="wire",
                           options={"net": "channels", "metrics": 100}).start()
 await m_b.console.wait_for("netecho:", 20)
 wire_b = Wire.attach(m_b)
-live_b = lesson.LivePlot(m_b).start()
+live_b = net_views.live_rates(m_b).start()
 print("live plot running")
 await asyncio.to_thread(lesson.udp_burst, wire_b, 6.0)   # the cell runs on while it draws
+"""
+
+
+LIVE_DASHBOARD_CELL = """\
+vm_b = await labkit.Machine("managed_heap", memory="256M", balloon="on").start()
+await wait_console(vm_b, r"(?m)^ready heap_bytes", 60)
+dash_b = await MemoryDashboard(vm_b, period=0.25).start()
+display(dash_b)
+print("dashboard running")
+await asyncio.sleep(6)          # the cell runs on while the dashboard draws
+await dash_b.stop()
+await vm_b.quit()
 """
 
 
@@ -356,10 +370,15 @@ def test_lesson_runs_in_the_browser(lab, browser, name):
         changing = max((len(v) for v in images.values()), default=0)
         if name.startswith("00"):
             assert _progress_full(page), f"{name}: the build progress bar did not finish"
-        if name.startswith("04"):       # the memory dashboard lives across cells
+        if name.startswith("04"):       # the memory dashboard lives across cells ...
             assert changing >= 3, (f"{name}: no live plot changed while the cells ran "
                                    f"(distinct images per canvas: "
                                    f"{[len(v) for v in images.values()]})")
+            cell = _add_cell(page, LIVE_DASHBOARD_CELL, "dashboard running")
+            drawn = _pictures(page, cell, 4.0)  # ... and draws while its own cell runs
+            assert drawn >= 3, f"{name}: the dashboard drew {drawn} different images in 4 s"
+            cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(
+                timeout=60_000)
         if name.startswith("03"):       # a live plot that draws while its own cell runs
             cell = _add_cell(page, LIVE_CELL, "live plot running")
             drawn = _pictures(page, cell, 4.0)

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from labkit import Machine, Panicked, compile_app, paths
-from labkit.events import MetricSample
+from labkit.events import MetricSample, NetUp
 from labkit.net import NetConfig, Wire, read_pcap
 from labkit.net import frames as fr
 from labkit.net.malformed import malformed_frames
@@ -141,8 +141,8 @@ async def test_ip_and_gateway_come_from_kernel_options():
         with Wire.attach(m, ips=("192.168.7.1",), guest_ip="192.168.7.2") as wire:
             await run(wire.ping, 1)
             assert await run(wire.udp, 7, b"other net") == b"other net"
-        up = [e for e in m.events.events if getattr(e, "ev", "") == "net_up"][0]
-        assert up.data["ip"] == "192.168.7.2" and up.data["gw"] == "192.168.7.1"
+        up = m.events.of_type(NetUp)[0]
+        assert up.ip == "192.168.7.2" and up.gw == "192.168.7.1"
     finally:
         await m.close()
 
@@ -180,7 +180,7 @@ async def test_replies_wait_while_the_host_is_slow_to_read():
     """The host stops reading the wire: QEMU's send to it blocks, the guest's send ring fills,
     and the driver's backlog holds the rest. Every reply arrives once the host reads again,
     none is dropped, and the backlog was really used (it shows in the metrics)."""
-    from labkit.net.lesson import drop_reasons
+    from labkit.lessons.netchannels import drop_reasons
 
     m = await boot("netecho")
     peer = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

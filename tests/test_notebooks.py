@@ -149,7 +149,7 @@ def test_notebook_is_committed_stripped(path: Path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_shape(path: Path):
-    """About 20-40 cells (STYLE.md), a license line, solutions tagged and folded, no
+    """About 20-40 cells (docs/design.md), a license line, solutions tagged and folded, no
     machine-specific paths."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     cells = nb["cells"]

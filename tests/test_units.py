@@ -100,11 +100,26 @@ def test_parse_never_raises():
     assert isinstance(parse_event("garbage {"), events.BadLine)
     assert isinstance(parse_event('{"no":"ev"}'), events.BadLine)
     assert isinstance(parse_event('{"ev":"exit"}'), events.BadLine)  # missing status
-    unknown = parse_event('{"ev":"balloon","pages":3}')
+    unknown = parse_event('{"ev":"future_kind","pages":3}')
     assert isinstance(unknown, events.UnknownEvent) and unknown.data["pages"] == 3
+    short = parse_event('{"ev":"balloon","action":"reached","target_pages":3}')
+    assert isinstance(short, events.BadLine) and "pages" in short.problem  # never a silent 0
 
 
 # ----------------------------------------------------------------------------- consoles
+async def test_console_waits_for_whole_lines_and_sends_lines():
+    c = console.Console()
+    sent: list[bytes] = []
+    c.attach_writer(sent.append)                  # what a running machine's COM1 gets
+    start = c.send_line("hog 4")
+    c.feed(b"hog 4 held_bytes 12")                # half a number so far
+    waiting = asyncio.create_task(c.wait_for(r"held_bytes (\d+)", 2, start, lines=True))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    c.feed(b"34\n")
+    assert (await waiting).group(1) == "1234" and sent == [b"hog 4\n"] and start == 0
+
+
 async def test_console_wait_for_and_tail():
     c = console.Console()
 

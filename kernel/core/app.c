@@ -21,7 +21,6 @@
 #include "clock.h"
 #include "panic.h"
 #include "thread.h"
-#include "../arch/x86_64/cpu.h"
 
 #define MAIN_STACK (512u << 10)
 #define EXIT_DRAIN_NS 100000000u               // at most 100 ms for the last frames

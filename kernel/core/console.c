@@ -11,7 +11,6 @@
 #include "console.h"
 #include "serial.h"
 #include "thread.h"
-#include "../arch/x86_64/cpu.h"
 
 #define COM1_IRQ        4                      // ISA IRQ, I/O APIC pin 4 on pc, q35, microvm
 #define RX_SAFETY_NS    100000000ull           // re-check now and then all the same

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "events.h"
 #include "serial.h"
-#include "../arch/x86_64/cpu.h"
+#include "arch.h"
 
 void events_init(void) { serial_init(COM2); }
 

@@ -8,7 +8,7 @@
 #include "heap.h"
 #include "page_alloc.h"
 #include "memlayout.h"
-#include "../arch/x86_64/cpu.h"
+#include "arch.h"
 
 #define MIN_SHIFT 4                             // 16-byte blocks
 #define MAX_SMALL 2048

@@ -20,7 +20,6 @@
 #include "reclaim.h"
 #include "thread.h"
 #include "sync.h"
-#include "../arch/x86_64/cpu.h"
 
 #define CHUNK_PAGES      1024              // ask the app for at least 4 MiB at a time
 #define MAX_GIVE_PAGES   16384             // give back at most 64 MiB a round

@@ -21,7 +21,6 @@
 #include "pci.h"
 #include "thread.h"
 
-extern uint64_t boot_tsc;
 
 static struct boot_info boot;
 static struct cmdline cmd;

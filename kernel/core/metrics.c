@@ -6,7 +6,7 @@
 #include "heap.h"
 #include "page_alloc.h"
 #include "thread.h"
-#include "../arch/x86_64/cpu.h"
+#include "arch.h"
 
 #define MAX_SOURCES 8
 static metrics_source sources[MAX_SOURCES];

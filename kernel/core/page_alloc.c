@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include "page_alloc.h"
 #include "memlayout.h"
-#include "../arch/x86_64/cpu.h"
+#include "arch.h"
 
 #define MAX_FRAMES (DIRECT_MAP_END / PAGE_SIZE)
 static uint64_t free_map[MAX_FRAMES / 64];

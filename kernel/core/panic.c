@@ -13,7 +13,6 @@
 #include "events.h"
 #include "ksym.h"
 #include "thread.h"
-#include "../arch/x86_64/cpu.h"
 
 #define MAX_FRAMES 16
 
@@ -85,14 +84,18 @@ static void describe_page_fault(uint64_t err)
         err & 1 ? "present but protected" : "not-present");
 }
 
+// The address the last page fault touched.
+static uint64_t fault_address(void) { return arch_read_control_regs().cr2; }
+
 static void print_regs(const struct trap_frame *f)
 {
     out("  RAX %016lx  RBX %016lx  RCX %016lx  RDX %016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
     out("  RSI %016lx  RDI %016lx  RBP %016lx  RSP %016lx\n", f->rsi, f->rdi, f->rbp, f->rsp);
     out("  R8  %016lx  R9  %016lx  R10 %016lx  R11 %016lx\n", f->r8, f->r9, f->r10, f->r11);
     out("  R12 %016lx  R13 %016lx  R14 %016lx  R15 %016lx\n", f->r12, f->r13, f->r14, f->r15);
+    struct arch_control_regs cr = arch_read_control_regs();
     out("  CS %04lx (CPL %lu)  SS %04lx  RFLAGS %08lx  CR0 %08lx  CR3 %08lx  CR4 %08lx\n",
-        f->cs, f->cs & 3, f->ss, f->rflags, read_cr0(), read_cr3(), read_cr4());
+        f->cs, f->cs & 3, f->ss, f->rflags, cr.cr0, cr.cr3, cr.cr4);
 }
 
 // Appends {"addr":"0x..","symbol":"f+0x1","module":"m"} entries to json.
@@ -131,16 +134,16 @@ static void report(const struct trap_frame *f, const char *what, const char *mes
     if (f->vector == 14 && t) {
         uintptr_t lo, hi;
         thread_stack_bounds(t, &lo, &hi);
-        if (read_cr2() < lo && read_cr2() >= lo - 4096)
+        if (fault_address() < lo && fault_address() >= lo - 4096)
             out("  the address is the guard page below this thread's stack: a stack overflow\n");
     }
     if (f->vector == 14) {
         char target[96];
         const char *tmod;
-        if (ksym_describe(read_cr2(), target, sizeof target, &tmod))
-            out("  CR2 %016lx  (the address touched: %s [%s])\n", read_cr2(), target, tmod);
+        if (ksym_describe(fault_address(), target, sizeof target, &tmod))
+            out("  CR2 %016lx  (the address touched: %s [%s])\n", fault_address(), target, tmod);
         else
-            out("  CR2 %016lx  (the address touched)\n", read_cr2());
+            out("  CR2 %016lx  (the address touched)\n", fault_address());
     }
     print_regs(f);
     out("Backtrace:\n");
@@ -161,7 +164,7 @@ static void report(const struct trap_frame *f, const char *what, const char *mes
     ksym_describe(f->rip, sym, sizeof sym, &module);
     event_str(&e, "symbol", sym);
     event_str(&e, "module", module);
-    event_hex(&e, "cr2", f->vector == 14 ? read_cr2() : 0);
+    event_hex(&e, "cr2", f->vector == 14 ? fault_address() : 0);
     event_u64(&e, "cpl", f->cs & 3);
     event_str(&e, "thread", t ? thread_name(t) : "boot");
     event_str(&e, "message", message ? message : "");

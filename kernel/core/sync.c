@@ -7,7 +7,7 @@
 #include "sync.h"
 #include "thread.h"
 #include "panic.h"
-#include "../arch/x86_64/cpu.h"
+#include "arch.h"
 
 void kmutex_lock(struct kmutex *m)
 {

@@ -20,7 +20,6 @@
 #include "vmem.h"
 #include "memlayout.h"
 #include "metrics.h"
-#include "../arch/x86_64/cpu.h"
 
 #define SLICE_NS           10000000u
 #define DEFAULT_STACK      (128u << 10)
@@ -68,7 +67,7 @@ static uint64_t metrics_period_ns, next_metrics_ns;
 
 static void fxsave(uint8_t *area) { __asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory"); }
 static void fxrstor(const uint8_t *area) { __asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory"); }
-static void set_fs_base(struct thread *t) { wrmsr(MSR_FS_BASE, (uintptr_t)&t->tcb); }
+static void set_fs_base(struct thread *t) { arch_set_tls_base((uintptr_t)&t->tcb); }
 
 static void runq_push(struct thread *t)
 {

@@ -5,7 +5,6 @@
 #include "vmem.h"
 #include "arch.h"
 #include "memlayout.h"
-#include "../arch/x86_64/cpu.h"
 
 #define MAX_FREE_RANGES 128
 static struct { uintptr_t start; size_t len; } free_ranges[MAX_FREE_RANGES];

@@ -14,6 +14,10 @@
 // COM2 gets a "balloon" event when a new target arrives, when it is reached
 // and when memory runs short of it, with the guest's own work in TSC ticks
 // (waits for the host left out: under -icount, exact instructions).
+// A new target wakes the driver by interrupt: an MSI-X vector when QEMU gives
+// the device a vector table (virtio-balloon-pci,vectors=2; QEMU 9.2 and later),
+// else the device's legacy INTx line through the I/O APIC. Only with neither
+// does the thread look at the target every POLL_NS.
 #include <string.h>
 #include "balloon.h"
 #include "console.h"
@@ -27,6 +31,8 @@
 #include "thread.h"
 #include "virtio.h"
 #include "memlayout.h"
+#include "arch.h"
+#include "pci.h"
 #include "../arch/x86_64/cpu.h"
 
 #define F_MUST_TELL_HOST  (1u << 0)
@@ -35,7 +41,7 @@
 #define BATCH             256
 #define RESERVE_PAGES     1024          // never inflate below 4 MiB of free memory
 #define RETRY_NS          200000000u    // try again after a short inflation
-#define POLL_NS           100000000u    // without MSI-X, look at the target this often
+#define POLL_NS           100000000u    // without an interrupt, look at the target this often
 #define OOM_WAITS         64            // an allocation waits at most this many ms for reports
 #define APP_WAIT_NS       2000000000u   // wait this long for the app's heap to give memory
 enum { CFG_NUM_PAGES = 0, CFG_ACTUAL = 4 };
@@ -48,6 +54,7 @@ static struct {
     struct virtio_dev dev;
     struct virtq q[3];
     bool present, deflate_on_oom, has_stats;
+    const char *wakeup;                  // "MSI-X", "INTx" or "polling"
     uint32_t *held;                      // PFNs the host has
     size_t nheld, cap;
     uint32_t batch[BATCH];
@@ -247,7 +254,8 @@ static void worker(void *unused)
         track(target, short_of_memory);
         if (target != b.nheld && !short_of_memory)
             continue;                                  // next batch straight away
-        wait_for_work(short_of_memory ? RETRY_NS : b.dev.vector ? UINT64_MAX / 2 : POLL_NS);
+        bool interrupts = b.wakeup[0] != 'p';
+        wait_for_work(short_of_memory ? RETRY_NS : interrupts ? UINT64_MAX / 2 : POLL_NS);
     }
 }
 
@@ -290,6 +298,18 @@ static void metrics(struct event *e)
     event_u64(e, "balloon_oom_pages", b.oom_deflated);
 }
 
+// The device's legacy interrupt: the line the firmware assigned (PCI config
+// 0x3c), routed edge-triggered to a vector. Reading the ISR in interrupt()
+// lowers the line, so the next event is a new edge.
+static bool use_intx(void)
+{
+    unsigned line = b.dev.pci->irq_line;
+    if (line == 0 || line >= 16)
+        return false;
+    unsigned vector = irq_alloc_vector();
+    return vector && irq_register(vector, interrupt, NULL) && ioapic_route(line, vector);
+}
+
 bool balloon_init(void)
 {
     const struct pci_device *p = pci_find(VIRTIO_VENDOR, VIRTIO_ID_BALLOON, 0);
@@ -301,8 +321,8 @@ bool balloon_init(void)
     for (unsigned i = 0; i < nq; i++)
         if (virtq_setup(&b.dev, (uint16_t)i, &b.q[i]) < 0)
             return false;
-    if (!virtio_set_vectors(&b.dev, interrupt, NULL, nq))
-        kprintf("balloon: no MSI-X; polling\n");
+    b.wakeup = virtio_set_vectors(&b.dev, interrupt, NULL, nq) ? "MSI-X"
+             : use_intx() ? "INTx" : "polling";
     virtio_driver_ok(&b.dev);
     if (b.has_stats)
         give_stats();
@@ -313,8 +333,8 @@ bool balloon_init(void)
     if (b.deflate_on_oom)
         reclaim_register("virtio-balloon", on_oom);
     metrics_register(metrics);
-    kprintf("balloon: virtio-balloon ready (stats %s, deflate-on-oom %s)\n",
-            b.has_stats ? "on" : "off", b.deflate_on_oom ? "on" : "off");
+    kprintf("balloon: virtio-balloon ready (stats %s, deflate-on-oom %s, wakeup %s)\n",
+            b.has_stats ? "on" : "off", b.deflate_on_oom ? "on" : "off", b.wakeup);
     return true;
 }
 

@@ -56,10 +56,21 @@ void lapic_eoi(void);
 // triggered; false when there is no I/O APIC or no such pin (ioapic.c).
 bool ioapic_route(unsigned pin, unsigned vector);
 void timer_arm_ns(uint64_t delta_ns);          // one-shot; 0 cancels
-uint64_t arch_rdtsc(void);
+uint64_t arch_rdtsc(void);                     // rdtsc() as a function, for callers outside timed code
+// The TSC when the first instruction ran (boot.S), the zero of every event's time.
+extern uint64_t boot_tsc;
 
 // Leaving QEMU (drivers/debug_exit.c).
 void machine_exit(unsigned value) __attribute__((noreturn));
 
 void arch_halt_forever(void) __attribute__((noreturn));
 void arch_idle(void);                          // sti; hlt (returns after an interrupt)
+
+// CPU state the portable kernel sets or reports (cpu.c).
+void arch_set_tls_base(uintptr_t base);        // the thread pointer apps reach as %fs:0
+struct arch_control_regs { uint64_t cr0, cr2, cr3, cr4; };
+struct arch_control_regs arch_read_control_regs(void);   // cr2: the last faulting address
+
+// Interrupt masking and the cycle counter, inline because they sit on hot paths
+// and inside timed regions: irq_save, irq_restore, irq_enable, irq_disable, rdtsc.
+#include "../arch/x86_64/arch_inline.h"

@@ -15,7 +15,6 @@
 #include "events.h"
 #include "metrics.h"
 #include "thread.h"
-#include "../arch/x86_64/cpu.h"
 
 #define TICK_NS 20000000u             // timer thread period: 20 ms
 

@@ -10,7 +10,7 @@
 #include "clock.h"
 #include "heap.h"
 #include "thread.h"
-#include "../arch/x86_64/cpu.h"
+#include "arch.h"
 
 #define HASH_SIZE 256
 #define UDP_SNDMAX 1472

@@ -14,7 +14,7 @@
 #include "sock.h"
 #include "netsock.h"
 #include "clock.h"
-#include "../arch/x86_64/cpu.h"
+#include "arch.h"
 
 #define TCP_BUF        32768
 #define OUR_MSS        1460

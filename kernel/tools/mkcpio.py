@@ -1,28 +1,26 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Writes a cpio "newc" archive (the Linux initramfs format) of the given
-files, each stored under its base name: mkcpio.py OUT FILE..."""
-import os
+"""Writes a cpio "newc" boot archive of the given files, each stored under its base name:
+mkcpio.py OUT FILE... The format is labkit's (labkit/cpio.py, the tree's one writer): from
+the checkout this file is in, else from the labkit installed for this Python (a copy of the
+kernel tree is built with make PYTHON=<labkit's python>)."""
 import sys
+from pathlib import Path
 
-
-def entry(name: str, data: bytes, ino: int, mode: int = 0o100644) -> bytes:
-    name_b = name.encode() + b"\0"
-    fields = [ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name_b), 0]
-    header = b"070701" + b"".join(b"%08x" % f for f in fields)
-    out = header + name_b
-    out += b"\0" * (-len(out) % 4)
-    out += data + b"\0" * (-len(data) % 4)
-    return out
+CHECKOUT = Path(__file__).resolve().parents[2]
+if (CHECKOUT / "labkit" / "cpio.py").is_file():
+    sys.path.insert(0, str(CHECKOUT))
+try:
+    from labkit.cpio import write_archive
+except ImportError as exc:
+    sys.exit(f"mkcpio.py: labkit is needed to write boot archives ({exc}); run make from the "
+             "lab's checkout, or with PYTHON= a Python that has labkit installed")
 
 
 def main() -> None:
-    out, files = sys.argv[1], sys.argv[2:]
-    blob = b"".join(entry(os.path.basename(f), open(f, "rb").read(), i + 1) for i, f in enumerate(files))
-    blob += entry("TRAILER!!!", b"", 0, 0)
-    with open(out + ".tmp", "wb") as f:
-        f.write(blob)
-    os.replace(out + ".tmp", out)
+    if len(sys.argv) < 3:
+        sys.exit("usage: mkcpio.py OUT FILE...")
+    write_archive(sys.argv[1], sys.argv[2:])
 
 
 if __name__ == "__main__":

@@ -7,13 +7,18 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from ..asyncrun import run_coroutine
 from ..errors import LabkitError
 
 __all__ = ["Trial", "try_app", "try_variant", "as_changes", "variant_or_verdict", "run_async",
            "name_values"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,12 +68,10 @@ def try_app(source: str | os.PathLike[str], *args: str, timeout: float = 20.0,
         shutil.rmtree(out, ignore_errors=True)   # the machine has ended: its files are done
 
 
-def run_async(coro: object, timeout: float | None = 120.0) -> object:
+def run_async(coro: Awaitable[T], timeout: float | None = 120.0) -> T:
     """Run a coroutine from a check and return its result: on labkit's loop thread, so it
     works from a script and inside a notebook's running event loop alike."""
-    from ..machine import _LoopThread
-
-    return _LoopThread.get().call(coro, timeout=timeout)  # type: ignore[arg-type]
+    return run_coroutine(coro, timeout=timeout)
 
 
 def as_changes(given: object) -> tuple | str:
@@ -89,7 +92,7 @@ def variant_or_verdict(change: object, name: str, points: float):
     to use in a ``with``), or the failing :class:`~labkit.exercises.CheckResult` that says why
     there is none: not a change, a change that does not apply, or one that does not compile."""
     from ..variant import build_variant
-    from . import failed
+    from ._check import failed
 
     changes = as_changes(change)
     if isinstance(changes, str):
@@ -107,7 +110,7 @@ def try_variant(changes: object, app: str = "hello", *args: str, timeout: float 
     does not boot is returned as ``Trial.error``, never raised. The variant is deleted after
     the boot (the machine keeps its console and events)."""
     from ..machine import run_sync
-    from . import CheckResult
+    from ._check import CheckResult
 
     variant = variant_or_verdict(changes, "", 0)
     if isinstance(variant, CheckResult):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 
-from . import CheckResult, failed, passed
+from ._check import CheckResult, current, exercise, failed, passed
 from ._run import try_app, try_variant
 
 __all__ = ["check_first_app", "check_longest_phase", "check_firmware_share", "check_split_phase",
@@ -16,12 +16,13 @@ __all__ = ["check_first_app", "check_longest_phase", "check_firmware_share", "ch
 STOCK_MILESTONES = ("entry", "paging", "heap", "devices", "app_loaded", "app_main")
 
 
+@exercise("lesson00", 1, "your first app", ("work/greet.c",), boots=True, points=2)
 def check_first_app(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 1: ``greet.c`` prints ``Hello, NAME!`` and exits with its number of arguments.
 
     Booted twice, with three arguments and with none: 1 point for the greeting, 1 for the
     status both times."""
-    name = "00.1 first app"
+    name = current().label
     runs = {}
     for args in (("a", "b", "c"), ()):
         trial = try_app(source, *args)
@@ -48,12 +49,13 @@ def check_first_app(source: str | os.PathLike[str]) -> CheckResult:
     return failed(name, "; ".join(notes), 2, points)
 
 
+@exercise("lesson00", 2, "the longest boot phase", ("answer_longest",), boots=False)
 def check_longest_phase(answer: str) -> CheckResult:
     """Exercise 2: the longest phase of the kernel's own boot (firmware and app excluded),
     by phase name or milestone name; measured here under icount."""
     from ..lessons.timeline import longest_phase, profile_boot
 
-    name = "00.2 longest phase"
+    name = current().label
     longest = longest_phase(profile_boot("hello", "pc", icount=True))
     given = str(answer).strip().lower()
     if given in (longest.name.lower(), longest.milestone.lower()):
@@ -63,12 +65,13 @@ def check_longest_phase(answer: str) -> CheckResult:
                         f"lengths of the phases between 'entry' and 'app_main' again")
 
 
+@exercise("lesson00", 3, "how much of the boot is firmware", ("answer_share",), boots=False)
 def check_firmware_share(answer: float, tolerance: float = 0.02) -> CheckResult:
     """Exercise 3: the share (0..1) of the instructions up to the app's main() that run before
     the kernel's first instruction, on the ``pc`` machine."""
     from ..lessons.timeline import profile_boot
 
-    name = "00.3 firmware share"
+    name = current().label
     prof = profile_boot("hello", "pc", icount=True)
     share = prof.phase("firmware").length / prof.phase("app_main").end
     try:
@@ -82,6 +85,7 @@ def check_firmware_share(answer: float, tolerance: float = 0.02) -> CheckResult:
     return failed(name, f"{value:.3f} is more than {tolerance} away from the measured share")
 
 
+@exercise("lesson00", 4, "split the longest phase (kernel)", ("my_edit",), boots=True, points=2)
 def check_split_phase(change: object) -> CheckResult:
     """Exercise 4 (kernel code): a milestone of the student's own that splits the longest
     phase, ``heap`` -> ``devices``. The kernel is built with the change (a
@@ -90,7 +94,7 @@ def check_split_phase(change: object) -> CheckResult:
     strictly inside the phase. The message gives the two halves in instructions."""
     from ..events import Milestone
 
-    name = "00.4 split the longest phase"
+    name = current().label
     trial = try_variant(change, "hello", icount=True)
     if trial.error:
         return failed(name, trial.error, 2)

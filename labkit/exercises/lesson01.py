@@ -7,7 +7,7 @@ import ctypes
 import ctypes.util
 import os
 
-from . import CheckResult, failed, passed
+from ._check import CheckResult, current, exercise, failed, passed
 from ._run import name_values, try_app, try_variant
 
 __all__ = ["check_binding", "check_refusal", "check_call_cost", "check_kernel_export",
@@ -40,11 +40,12 @@ def _kernel_and_app(app: str):
     return load_elf(paths.kernel_image()), load_elf(paths.app_object(app))
 
 
+@exercise("lesson01", 1, "where printf lands", ("'printf'", "answer_printf"), boots=False)
 def check_binding(symbol: str, address: int, app: str = "hello") -> CheckResult:
     """Exercise 1: the kernel address an app's undefined ``symbol`` is bound to."""
     from ..elf import bind_imports
 
-    name = "01.1 binding"
+    name = current().label
     kernel, image = _kernel_and_app(app)
     bound = {b.name: b for b in bind_imports(image, kernel)}
     if symbol not in bound:
@@ -69,6 +70,7 @@ def _libc_has(symbol: str) -> bool:
         return False
 
 
+@exercise("lesson01", 2, "the loader's refusal", ("work/needs_more.c",), boots=True)
 def check_refusal(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 2: an app that calls a C library function the kernel does not export.
 
@@ -78,7 +80,7 @@ def check_refusal(source: str | os.PathLike[str]) -> CheckResult:
     from ..elf import kernel_exports, load_elf
     from ..outcome import Exited, LoadFailed
 
-    name = "01.2 the loader's refusal"
+    name = current().label
     trial = try_app(source)
     if trial.error:
         return failed(name, trial.error)
@@ -132,18 +134,20 @@ def _reference_cost() -> float:
     import tempfile
     from pathlib import Path
 
-    src = Path(tempfile.mkdtemp(prefix="labkit-ref-")) / "ref_getppid.c"
-    src.write_text(REFERENCE_GETPPID)
-    trial = try_app(src, icount=True)
+    with tempfile.TemporaryDirectory(prefix="labkit-ref-") as tmp:
+        src = Path(tmp) / "ref_getppid.c"
+        src.write_text(REFERENCE_GETPPID)
+        trial = try_app(src, icount=True)
     if trial.error:
         raise RuntimeError(f"the reference app failed: {trial.error}")
     return float(name_values(trial.console)["getppid_ticks_per_call"])
 
 
+@exercise("lesson01", 3, "measure a call yourself", ("work/ppid.c",), boots=True)
 def check_call_cost(source: str | os.PathLike[str], tolerance: float = 2.0) -> CheckResult:
     """Exercise 3: an app that measures ``getppid()`` in instructions under icount and prints
     ``getppid_ticks_per_call X``; X must be within ``tolerance`` of the reference."""
-    name = "01.3 the cost of a call"
+    name = current().label
     trial = try_app(source, icount=True)
     if trial.error:
         return failed(name, trial.error)
@@ -160,6 +164,7 @@ def check_call_cost(source: str | os.PathLike[str], tolerance: float = 2.0) -> C
                         ": did you subtract the empty loop, and run under icount?")
 
 
+@exercise("lesson01", 4, "a new kernel export (kernel)", ("work/switches.c",), boots=True, points=2)
 def check_kernel_export(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 4 (kernel code): ``work/switches.c`` becomes ``kernel/libc/lab_switches.c``
     and defines ``unsigned long context_switches(void)``, the scheduler's count of context
@@ -174,7 +179,7 @@ def check_kernel_export(source: str | os.PathLike[str]) -> CheckResult:
     from ..outcome import LoadFailed
     from ..variant import NewFile
 
-    name = "01.4 a new kernel export"
+    name = current().label
     with tempfile.TemporaryDirectory(prefix="labkit-check-") as tmp:
         probe = Path(tmp) / "switch_probe.c"
         probe.write_text(EXPORT_PROBE)

@@ -8,7 +8,7 @@ import concurrent.futures
 import os
 import re
 
-from . import CheckResult, failed, passed
+from ._check import CheckResult, current, exercise, failed, passed
 from ._run import name_values, try_app
 
 __all__ = ["check_cr4", "check_panic_reading", "check_strided_gc", "check_pte_report",
@@ -58,11 +58,12 @@ def reference_cr4(timeout: float = 20.0) -> int:
         return pool.submit(asyncio.run, read()).result(timeout + 10)
 
 
+@exercise("lesson02", 1, "read CR4 from the app", ("work/cr4.c",), boots=True, points=2)
 def check_cr4(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 1: an app that reads CR4 itself (a ring-0 instruction) and prints
     ``cr4 0x...``, ``smep N`` and ``smap N`` (bits 20 and 21). 1 point for CR4 equal to what
     the debugger reads, 1 for the two bits."""
-    name = "02.1 reading CR4"
+    name = current().label
     trial = try_app(source)
     if trial.error:
         return failed(name, trial.error, 2)
@@ -89,12 +90,14 @@ def check_cr4(source: str | os.PathLike[str]) -> CheckResult:
     return failed(name, "; ".join(notes), 2, points)
 
 
+@exercise("lesson02", 2, "read the panic", ("answer_function", "answer_address"),
+          boots=False, points=2)
 def check_panic_reading(function: str, address: int) -> CheckResult:
     """Exercise 2: from crash's panic, the function that faulted and the address it wrote
     to (CR2). 1 point each; measured here by booting crash."""
     from ..machine import run_sync
 
-    name = "02.2 reading a panic"
+    name = current().label
     m = run_sync("crash", timeout=20)
     panic = m.events.panic
     if panic is None:
@@ -119,11 +122,12 @@ def check_panic_reading(function: str, address: int) -> CheckResult:
     return failed(name, "; ".join(notes), 2, points)
 
 
+@exercise("lesson02", 3, "a strided mutator", ("work/gc_stride.c",), boots=True)
 def check_strided_gc(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 3: the strided mutator. ``gc_stride PAGES STRIDE`` writes one pointer into
     every STRIDE-th page of a PAGES-page heap, marks cards and reads dirty bits, and prints
     ``dirty_cards``, ``dirty_mmu``, ``pages_that_differ``. Booted with 256 4 and 96 8."""
-    name = "02.3 a strided mutator"
+    name = current().label
     for pages, stride in ((256, 4), (96, 8)):
         trial = try_app(source, str(pages), str(stride), icount=True)
         if trial.error:
@@ -166,6 +170,7 @@ def _judge_pte(case: str, panic: object, console: str) -> tuple[bool, str]:
     return True, ""
 
 
+@exercise("lesson02", 4, "the entry behind the fault (kernel)", ("my_edit",), boots=True, points=2)
 def check_pte_report(change: object) -> CheckResult:
     """Exercise 4 (kernel code): the page-fault panic prints the page-table entry behind CR2,
     as a line ``  PTE <hex> level <n>``: the entry where the walk from CR3 ends (the 4 KiB
@@ -183,7 +188,7 @@ def check_pte_report(change: object) -> CheckResult:
     from ..machine import run_sync
     from ._run import variant_or_verdict
 
-    name = "02.4 the entry behind the fault"
+    name = current().label
     variant = variant_or_verdict(change, name, 2)
     if isinstance(variant, CheckResult):
         return variant

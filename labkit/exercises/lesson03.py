@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import CheckResult, failed, passed
+from ..events import NetDrops
+from ._check import CheckResult, current, exercise, failed, passed
 from ._run import run_async
+
+if TYPE_CHECKING:
+    from ..machine import Machine
 
 __all__ = ["check_busiest_stage", "check_channel_count", "check_fragment", "check_upper",
            "check_early_drop", "TRAFFIC"]
@@ -43,12 +48,13 @@ async def _with_netecho(path: str, work: Any, app: str = "netecho", initrd: Any 
         await m.close()
 
 
+@exercise("lesson03", 1, "the busiest stage", ("answer_stage",), boots=False)
 def check_busiest_stage(answer: str) -> CheckResult:
     """Exercise 1: on the channels path, the receive stage (not ``tx``) that costs the reading
     thread the most instructions per UDP echo."""
     from ..net.bench import udp_costs
 
-    name = "03.1 the busiest stage"
+    name = current().label
     costs = run_async(udp_costs("channels", 50))
     ranked = sorted((s for s in costs.stages if s.stage != "tx"), key=lambda s: -s.thread)
     best = ranked[0]
@@ -64,12 +70,13 @@ def check_busiest_stage(answer: str) -> CheckResult:
                         "another stage costs more (look at the thread row of the table)")
 
 
+@exercise("lesson03", 2, "which frames take a channel", ("answer_frames",), boots=False)
 def check_channel_count(answer: int) -> CheckResult:
     """Exercise 2: how many frames of :data:`TRAFFIC` have their protocol work done in a thread
     on the channels path. Measured, not recomputed."""
     from ..net.stats import net_samples
 
-    name = "03.2 which frames take a channel"
+    name = current().label
 
     def traffic(wire: Any) -> None:
         for i in range(10):
@@ -104,13 +111,14 @@ def _udp_to(port: int, i: int) -> bytes:
                         b"nobody listens")
 
 
+@exercise("lesson03", 3, "build a fragment", ("my_fragment",), boots=False)
 def check_fragment(frame: bytes) -> CheckResult:
     """Exercise 3: a frame the kernel drops *as a fragment*: an IPv4 packet for the guest with
     more-fragments set or a fragment offset. Sent to the guest; its drop counters must show one
     more ``frag`` and nothing else."""
     from ..net import frames as fr
 
-    name = "03.3 a fragment"
+    name = current().label
     if not isinstance(frame, (bytes, bytearray)) or not frame:
         return failed(name, "give the frame as non-empty bytes (build it with labkit.net.frames)")
     f = fr.parse(bytes(frame))
@@ -128,8 +136,8 @@ def check_fragment(frame: bytes) -> CheckResult:
         wire.send(bytes(frame))
         wire.ping(2)
 
-    def drops(m: Any) -> list[dict]:
-        return [e.data for e in m.events.events if getattr(e, "ev", None) == "net_drops"]
+    def drops(m: Machine) -> list[dict]:
+        return [dict(e.reasons) for e in m.events.of_type(NetDrops)]
 
     try:
         _, m = run_async(_with_netecho("classic", send))
@@ -147,18 +155,27 @@ def check_fragment(frame: bytes) -> CheckResult:
                         "lengths that add up)")
 
 
+@exercise("lesson03", 4, "a server of your own", ("work/upper.c",), boots=True)
 def check_upper(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 4: ``work/upper.c``, a UDP server on port 7000 that answers each datagram with
     its text in upper case. Booted on both receive paths; three datagrams each."""
-    from ..build import compile_app
-    from ..errors import LabkitError, WaitTimeout
-
-    name = "03.4 an upper-case server"
+    name = current().label
     src = Path(source)
     if not src.is_file():
         return failed(name, f"{source}: no such file (did the %%writefile cell run?)")
+    out = tempfile.mkdtemp(prefix="labkit-check-")
     try:
-        app = compile_app(src, name="upper", out_dir=tempfile.mkdtemp(prefix="labkit-check-"))
+        return _upper_verdict(name, src, out)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _upper_verdict(name: str, src: Path, out: str) -> CheckResult:
+    from ..build import compile_app
+    from ..errors import LabkitError, WaitTimeout
+
+    try:
+        app = compile_app(src, name="upper", out_dir=out)
     except LabkitError as exc:
         return failed(name, f"it does not compile: {exc}\n{getattr(exc, 'output', '')}".strip())
     words = [b"net channels", b"van jacobson", b"osv 2013"]
@@ -186,6 +203,7 @@ def check_upper(source: str | os.PathLike[str]) -> CheckResult:
     return passed(name, "it answers in upper case on both receive paths")
 
 
+@exercise("lesson03", 5, "a classifier rule (kernel)", ("my_edit",), boots=True, points=2)
 def check_early_drop(change: object, count: int = 100) -> CheckResult:
     """Exercise 5 (kernel code): a classifier rule. On the channels path, a UDP datagram to a
     port nobody listens on goes the classic way: Ethernet, IP (checksum) and UDP run in the
@@ -203,7 +221,7 @@ def check_early_drop(change: object, count: int = 100) -> CheckResult:
     from ..net.bench import noport_costs
     from ._run import variant_or_verdict
 
-    name = "03.5 drop early"
+    name = current().label
     variant = variant_or_verdict(change, name, 2)
     if isinstance(variant, CheckResult):
         return variant

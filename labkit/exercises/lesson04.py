@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from ..errors import LabkitError
-from . import CheckResult, failed, passed
+from ..events import HeapBalloonEvent
+from ._check import CheckResult, current, exercise, failed, passed
 from ._run import run_async
 
 __all__ = ["check_untouched_fraction", "check_oom_actual", "check_cache_app",
@@ -34,7 +35,8 @@ def _number(answer: object) -> float | None:
 
 
 async def _untouched_fraction() -> float:
-    from ..balloon import MIB, measure_inflation, wait_console
+    from ..balloon import MIB, wait_console
+    from ..lessons.ballooning import measure_inflation
     from ..machine import Machine
 
     async with Machine("memhog", memory="256M", balloon="on") as m:
@@ -42,10 +44,11 @@ async def _untouched_fraction() -> float:
         return (await measure_inflation(m, 64 * MIB)).rss_fraction
 
 
+@exercise("lesson04", 1, "memory nobody touched", ("answer_fraction",), boots=False)
 def check_untouched_fraction(answer: float, tolerance: float = 0.1) -> CheckResult:
     """Exercise 1: the fraction (0..1) of a 64 MiB inflation that leaves QEMU's RSS when the
     guest never touched that memory (``memhog`` with no argument), measured here."""
-    name = "04.1 untouched memory"
+    name = current().label
     value = _number(answer)
     if value is None:
         return failed(name, f"give a number between 0 and 1, not {answer!r}")
@@ -62,12 +65,14 @@ def check_untouched_fraction(answer: float, tolerance: float = 0.1) -> CheckResu
                         f"machine measures); which of the guest's pages has QEMU ever backed?")
 
 
+@exercise("lesson04", 2, "how far the guest grows back", ("answer_mib",), boots=False)
 def check_oom_actual(answer_mib: float, tolerance: float = 6.0) -> CheckResult:
     """Exercise 2: with deflate-on-oom, the guest's size (``actual``, MiB) after ``memhog``
     allocated 64 MiB in a 128 MiB guest the host had shrunk to 40 MiB."""
-    from ..balloon import MIB, oom_trial
+    from ..balloon import MIB
+    from ..lessons.ballooning import oom_trial
 
-    name = "04.2 deflate on OOM"
+    name = current().label
     value = _number(answer_mib)
     if value is None:
         return failed(name, f"give a number of MiB, not {answer_mib!r}")
@@ -88,7 +93,6 @@ async def _cache_trial(app: str, archive: Path) -> dict:
     from ..balloon import (
         MIB,
         Balloon,
-        heap_balloon_event,
         wait_console,
         wait_heap_balloon,
     )
@@ -102,8 +106,8 @@ async def _cache_trial(app: str, archive: Path) -> dict:
             b = Balloon(m)
             await b.take(64 * MIB)
             result["host_got"] = (await b.wait_settled(timeout=20, stable=2.0)).balloon_bytes
-            result["lent"] = sum(e.bytes for e in map(heap_balloon_event, m.events.events)
-                                 if e and e.action == "inflate")
+            result["lent"] = sum(e.bytes for e in m.events.of_type(HeapBalloonEvent)
+                                 if e.action == "inflate")
             mark = len(m.console.text)
             await b.give_back()
             await wait_heap_balloon(m, lambda e: e.balloon_bytes == 0, 15, since=0)
@@ -117,6 +121,7 @@ async def _cache_trial(app: str, archive: Path) -> dict:
     return result
 
 
+@exercise("lesson04", 3, "a cache that lends", ("work/cache.c",), boots=True, points=3)
 def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 3: ``work/cache.c`` lends whole cache slabs to the kernel through
     ``uk_heap_balloon`` and never touches them while they are lent. Booted in a 256 MiB guest
@@ -125,19 +130,23 @@ def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
     intact (no panic, no corrupt slab)."""
     from ..build import compile_app
 
-    name = "04.3 a cache that lends"
+    name = current().label
     src = Path(source)
     if not src.is_file():
         return failed(name, f"{source}: no such file (did the %%writefile cell run?)", 3)
-    try:
-        app = compile_app(src, out_dir=Path(tempfile.mkdtemp(prefix="labkit-check-")))
-    except LabkitError as exc:
-        detail = getattr(exc, "output", "") or ""
-        return failed(name, f"it does not compile: {exc}\n{detail}".strip(), 3)
-    try:
-        r = run_async(_cache_trial(app.name, app.archive))
-    except LabkitError as exc:
-        return failed(name, f"it does not boot: {exc}", 3)
+    if "cache_inflate.c" in src.read_text() and not (src.parent / "cache_inflate.c").is_file():
+        return failed(name, f"{src.parent / 'cache_inflate.c'}: no such file (did the "
+                            "%%writefile cell of your inflate() run?)", 3)
+    with tempfile.TemporaryDirectory(prefix="labkit-check-") as out:
+        try:
+            app = compile_app(src, out_dir=Path(out))
+        except LabkitError as exc:
+            detail = getattr(exc, "output", "") or ""
+            return failed(name, f"it does not compile: {exc}\n{detail}".strip(), 3)
+        try:
+            r = run_async(_cache_trial(app.name, app.archive))
+        except LabkitError as exc:
+            return failed(name, f"it does not boot: {exc}", 3)
     if r["panic"] is not None:
         return failed(name, "the kernel panicked: " + r["panic"].describe().splitlines()[0] +
                       ". Did the cache touch a slab while the kernel had it?", 3)
@@ -161,7 +170,7 @@ def check_cache_app(source: str | os.PathLike[str]) -> CheckResult:
 
 
 async def _lendable_trial(kernel: Path) -> dict:
-    from ..balloon import Balloon, heap_balloon_event, wait_console
+    from ..balloon import Balloon, wait_console
     from ..machine import Machine
 
     async with Machine("managed_heap", *LENDABLE_ARGS, memory="256M", balloon="on",
@@ -173,11 +182,11 @@ async def _lendable_trial(kernel: Path) -> dict:
         for _ in range(3):
             await asyncio.sleep(1.1)            # QEMU asks the guest again every second
             samples.append((await b.stats()).values)
-        reports = [e for e in map(heap_balloon_event, m.events.events)
-                   if e is not None and e.action == "report"]
+        reports = [e for e in m.events.of_type(HeapBalloonEvent) if e.action == "report"]
         return {"samples": samples, "reports": reports[-24:], "panic": m.events.panic}
 
 
+@exercise("lesson04", 4, "what the heap could lend (kernel)", ("my_edit",), boots=True, points=2)
 def check_lendable_stats(change: object) -> CheckResult:
     """Exercise 4 (kernel code): the balloon driver tells the host what the app's heap could
     lend. In ``fill_stats`` (``kernel/drivers/virtio_balloon.c``) the ``disk-caches`` statistic
@@ -191,7 +200,7 @@ def check_lendable_stats(change: object) -> CheckResult:
     from ..errors import LabkitError
     from ._run import variant_or_verdict
 
-    name = "04.4 what the heap could lend"
+    name = current().label
     variant = variant_or_verdict(change, name, 2)
     if isinstance(variant, CheckResult):
         return variant

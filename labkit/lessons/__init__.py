@@ -13,6 +13,8 @@ module                 what it answers
 ``linux_guest``        whether a Linux guest is at hand, and the cited figures if not
 ``ring0``              control registers decoded; what the privileged app reports (02)
 ``gc``                 dirty bits against card marking, parsed and swept (02)
+``netchannels``        a UDP burst, a malformed flood, drops by reason, HTTP (03)
+``ballooning``         inflation timed, deflate-on-oom, a full heap squeezed (04)
 =====================  =============================================================
 
 Nothing here imports ipywidgets or draws; the views are in :mod:`labkit.widgets`.

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import paths
 from ..elf import load_elf
 from .linux_guest import CITED
+
+if TYPE_CHECKING:
+    from ..linux import LinuxGuest
 
 __all__ = ["SizeRow", "unikernel_sizes", "linux_sizes", "image_anatomy"]
 
@@ -63,7 +66,7 @@ def unikernel_sizes(app: str = "hello", images: str | Path | None = None) -> lis
     ]
 
 
-def linux_sizes(guest: Any | None = None) -> list[SizeRow]:
+def linux_sizes(guest: LinuxGuest | None = None) -> list[SizeRow]:
     """A Linux kernel and the initramfs holding ``hello`` (busybox, /init, the static app),
     measured when ``guest`` (a :class:`labkit.linux.LinuxGuest`) is given, else cited."""
     if guest is not None:
@@ -79,6 +82,6 @@ def linux_sizes(guest: Any | None = None) -> list[SizeRow]:
 
 
 def image_anatomy(app: str = "hello", images: str | Path | None = None,
-                  guest: Any | None = None) -> list[SizeRow]:
+                  guest: LinuxGuest | None = None) -> list[SizeRow]:
     """:func:`unikernel_sizes` followed by :func:`linux_sizes`."""
     return unikernel_sizes(app, images) + linux_sizes(guest)

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -102,7 +103,10 @@ def scratch_build(dest: str | os.PathLike[str], on_step: Callable[[BuildStep, in
         prepare(kdir)
     targets = [f"../images/{name}" for name in images]   # IMAGES is ../images in the Makefile
     planned = planned_steps(kdir, targets)
-    cmd = [paths.find_tool("make"), "-C", str(kdir), f"-j{jobs}", *targets]
+    # this Python writes the boot archives (tools/mkcpio.py uses labkit.cpio): a copy of the
+    # kernel tree has no labkit beside it
+    cmd = [paths.find_tool("make"), "-C", str(kdir), f"-j{jobs}", f"PYTHON={sys.executable}",
+           *targets]
     started = time.perf_counter()
     steps: list[BuildStep] = []
     lines: list[str] = []

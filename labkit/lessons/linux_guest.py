@@ -13,9 +13,12 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BootError
+
+if TYPE_CHECKING:
+    from ..linux import LinuxGuest
 
 __all__ = ["Cited", "find_linux_guest", "linux_note", "CITED", "skip_note", "linux_boot_profile",
            "linux_wall_time", "linux_call_costs"]
@@ -64,7 +67,7 @@ def find_linux_guest(apps: Sequence[str] = ("hello",)) -> Any | None:
         return None
 
 
-def linux_note(guest: Any | None) -> str:
+def linux_note(guest: LinuxGuest | None) -> str:
     """One line saying which Linux the comparison uses, or that it is skipped."""
     if guest is None:
         return ("no Linux guest image on this machine: the Linux side is skipped and cited "
@@ -80,7 +83,7 @@ def skip_note(what: str, cited: str) -> str:
             f" for {c.what} ({c.source}).")
 
 
-async def linux_boot_profile(guest: Any, app: str = "hello", timeout: float = 30.0) -> Any:
+async def linux_boot_profile(guest: LinuxGuest, app: str = "hello", timeout: float = 30.0) -> Any:
     """Boot ``app`` on the Linux guest under ``-icount shift=0`` and return its
     :class:`~labkit.lessons.timeline.BootProfile` (milestones ``init``, ``app_exec``)."""
     from .. import linux
@@ -93,7 +96,7 @@ async def linux_boot_profile(guest: Any, app: str = "hello", timeout: float = 30
                        m.wall_time)
 
 
-async def linux_wall_time(guest: Any, app: str = "hello", timeout: float = 30.0) -> float:
+async def linux_wall_time(guest: LinuxGuest, app: str = "hello", timeout: float = 30.0) -> float:
     """Seconds from QEMU's start to its exit for ``app`` on the Linux guest, under TCG."""
     from .. import linux
 
@@ -101,7 +104,8 @@ async def linux_wall_time(guest: Any, app: str = "hello", timeout: float = 30.0)
     return float(m.wall_time or 0.0)
 
 
-async def linux_call_costs(guest: Any, iterations: int = 10000, timeout: float = 30.0) -> Any:
+async def linux_call_costs(guest: LinuxGuest, iterations: int = 10000,
+                           timeout: float = 30.0) -> Any:
     """syscall_bench on the Linux guest under icount, as a
     :class:`~labkit.lessons.syscalls.CallCosts`."""
     from .. import linux

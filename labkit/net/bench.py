@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The measurements of lesson 03, for both receive paths (``net=classic`` / ``net=channels``).
 
-Two modes, each stated with its figures (DESIGN.md, "Measurement"):
+Two modes, each stated with its figures (docs/design.md, "Measurement"):
 
 * **instructions** (``-icount shift=0``): the TSC counts guest instructions, so the kernel's
   per-stage TSC sums are exact instruction counts. :func:`udp_costs` sends UDP echoes through
@@ -138,7 +138,7 @@ async def noport_costs(path: str, count: int = 100, port: int = 5555,
     7 and 9), under icount, on ``kernel`` (a kernel variant) or the stock one; and the drops
     by reason at the end. One echo on port 7 after the datagrams shows that they have all been
     handled and that the guest still serves (it is counted in, a 1/``count`` error)."""
-    from .lesson import drop_reasons
+    from ..lessons.netchannels import drop_reasons
 
     async with _warm_netecho(path, kernel) as (m, wire):
         def burst() -> None:
@@ -237,9 +237,9 @@ async def bench(quick: bool = False) -> NetBench:
 
 def bench_sync(quick: bool = False) -> NetBench:
     """:func:`bench` for scripts and the command line."""
-    from ..machine import _LoopThread
+    from ..asyncrun import run_coroutine
 
-    return _LoopThread.get().call(bench(quick))
+    return run_coroutine(bench(quick))
 
 
 def report(result: NetBench) -> str:

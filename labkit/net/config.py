@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The guest's network card, as QEMU flags: ``MachineConfig(net=...)``.
 
-Two wirings (DESIGN.md, "Network wire"):
+Two wirings (docs/design.md, "Network wire"):
 
 ``"wire"``
     labkit is the whole network (:class:`~labkit.net.wire.Wire` crafts, injects and captures

@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
 """The kernel's ``net`` events (COM2, sent with every ``metrics=MS`` sample) as Python data.
 
-Each :class:`NetSample` carries the stack's cumulative counters: how many frames had their
-protocol work done in the interrupt handler (``rx_classic``) or in the reading thread
-(``rx_channel``), drops, TCP figures, and per receive stage the TSC ticks spent in interrupt
-and in thread context. Under ``-icount shift=0`` a tick is one instruction, so
-:func:`stage_costs` between two samples gives exact instructions per packet per stage.
+Each :class:`NetSample` (parsed in :mod:`labkit.events`) carries the stack's cumulative
+counters: how many frames had their protocol work done in the interrupt handler
+(``rx_classic``) or in the reading thread (``rx_channel``), drops, TCP figures, and per
+receive stage the TSC ticks spent in interrupt and in thread context. Under
+``-icount shift=0`` a tick is one instruction, so :func:`stage_costs` between two samples
+gives exact instructions per packet per stage.
 
 >>> a = NetSample.from_dict({"tsc": 0, "path": "classic", "irq_tsc": [0] * 8,
 ...     "thread_tsc": [0] * 8, "irq_pkts": [0] * 8, "thread_pkts": [0] * 8})
@@ -19,55 +20,28 @@ and in thread context. Under ``-icount shift=0`` a tick is one instruction, so
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..console import EventLog
+from ..events import NET_STAGES, Event, NetSample
+
+if TYPE_CHECKING:
+    from ..machine import Machine
 
 __all__ = ["STAGES", "NetSample", "StageCost", "net_samples", "stage_costs", "series",
            "rates"]
 
 #: Receive-path stages in the kernel's order (kernel/net/net.c, net_stage_names).
-STAGES = ("driver", "classify", "eth_ip", "udp", "tcp", "icmp_arp", "copy", "tx")
-
-_COUNTERS = ("rx_classic", "rx_channel", "rx_channel_overflow", "drops", "tcp_ooo",
-             "tcp_retransmits", "tcp_conns", "tcp_active", "icmp_echo", "rx_frames",
-             "tx_frames", "irqs")
+STAGES = NET_STAGES
 
 
-@dataclass(frozen=True)
-class NetSample:
-    """One ``net`` event: cumulative counters at TSC ``tsc``."""
-
-    tsc: int
-    path: str
-    ns: int = 0
-    counters: dict[str, int] = field(default_factory=dict)
-    irq_tsc: tuple[int, ...] = (0,) * len(STAGES)
-    thread_tsc: tuple[int, ...] = (0,) * len(STAGES)
-    irq_pkts: tuple[int, ...] = (0,) * len(STAGES)
-    thread_pkts: tuple[int, ...] = (0,) * len(STAGES)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> NetSample:
-        def arr(key: str) -> tuple[int, ...]:
-            return tuple(int(x) for x in d.get(key, ())) or (0,) * len(STAGES)
-
-        return cls(int(d.get("tsc", 0)), str(d.get("path", "?")), int(d.get("ns", 0)),
-                   {k: int(d.get(k, 0)) for k in _COUNTERS}, arr("irq_tsc"), arr("thread_tsc"),
-                   arr("irq_pkts"), arr("thread_pkts"))
-
-    def __getitem__(self, key: str) -> int:
-        return self.counters[key]
-
-
-def net_samples(source: Any) -> list[NetSample]:
+def net_samples(source: Machine | EventLog | Iterable[Event]) -> list[NetSample]:
     """The ``net`` samples of a machine, an EventLog or a list of events, oldest first."""
-    events = getattr(getattr(source, "events", source), "events", source)
-    out = []
-    for e in events:
-        data = getattr(e, "data", None)
-        if getattr(e, "ev", None) == "net" and isinstance(data, dict):
-            out.append(NetSample.from_dict(data))
-    return out
+    log = source.events if hasattr(source, "console") else source
+    if isinstance(log, EventLog):
+        return log.of_type(NetSample)
+    return [e for e in log if isinstance(e, NetSample)]  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,25 @@ A view over :class:`labkit.balloon.MemoryMonitor` (the samples) and :class:`labk
 Controls: a slider and a button set the host's target; a toggle makes the kernel hog memory
 (``hog N`` on the app's console: ``managed_heap`` passes it to ``uk_kernel_hog``). What
 background work prints goes to an Output widget, never to whichever cell runs at the time.
+
+The figure is a :class:`~labkit.widgets.live_figure.LiveFigure`, so it moves while a long cell
+runs, not only between cells.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from ..balloon import MIB, Balloon, MemoryMonitor, MemorySample, send_command
+from .live_figure import LiveFigure
+
+if TYPE_CHECKING:
+    from ..machine import Machine
 
 __all__ = ["MemoryDashboard"]
 
@@ -54,7 +61,7 @@ class MemoryDashboard:
     hog toggle, running ``managed_heap``.
     """
 
-    def __init__(self, machine: Any, period: float = 0.5, window: float = 60.0,
+    def __init__(self, machine: Machine, period: float = 0.5, window: float = 60.0,
                  hog_mib: int = 48) -> None:
         self.machine = machine
         self.balloon = Balloon(machine)
@@ -62,25 +69,14 @@ class MemoryDashboard:
         self.window = window
         self.hog_mib = hog_mib
         self.log = w.Output(layout=w.Layout(max_height="6em", overflow="auto"))
-        self._task: asyncio.Task | None = None
-        self._build_figure()
-        self._build_controls()
-        self.view = w.VBox([self._canvas(), self.controls, self.summary, self.log])
-
-    # ---------------------------------------------------------------- layout
-    def _build_figure(self) -> None:
-        with plt.ioff():
-            self.fig, self.axes = plt.subplots(3, 1, figsize=(9, 6.4), sharex=True,
-                                               gridspec_kw={"height_ratios": [3, 3, 2]})
+        self.live = LiveFigure(self._update, figsize=(9, 6.4), period=period)
+        self.fig = self.live.fig
+        self.axes = self.fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 3, 2]})
         self.fig.subplots_adjust(left=0.08, right=0.72, top=0.97, bottom=0.08, hspace=0.18)
-
-    def _canvas(self) -> w.Widget:
-        canvas = self.fig.canvas
-        if isinstance(canvas, w.DOMWidget):       # ipympl: a live widget
-            canvas.header_visible = False
-            return canvas
-        self._static = w.Output()                 # inline backend: redraw into an Output
-        return self._static
+        self._drawn = -1                          # samples drawn so far
+        self._build_controls()
+        self.view = w.VBox([self.live.image or w.Output(), self.controls, self.summary,
+                            self.log])
 
     def _build_controls(self) -> None:
         ram_mib = self.balloon.ram // MIB
@@ -95,7 +91,7 @@ class MemoryDashboard:
         self.summary = w.HTML()
 
     # ---------------------------------------------------------------- actions
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         asyncio.ensure_future(coro)
 
     async def _set_target(self, take_mib: int) -> None:
@@ -117,11 +113,18 @@ class MemoryDashboard:
 
     # ---------------------------------------------------------------- drawing
     def draw(self) -> None:
-        """Redraw from the monitor's samples (the background task calls this)."""
+        """Redraw now from the monitor's samples."""
+        self.live.redraw()
+
+    def _update(self, _fig: Figure) -> bool:
+        """Draw the samples on the three panels; False when no sample came since last time."""
+        if len(self.monitor.samples) == self._drawn:
+            return False
+        self._drawn = len(self.monitor.samples)
         samples = [s for s in self.monitor.samples if s.t >= self.monitor.samples[-1].t
                    - self.window] if self.monitor.samples else []
         if not samples:
-            return
+            return False
         t = [s.t for s in samples]
         guest, heap, host = self.axes
         for ax in self.axes:
@@ -142,14 +145,7 @@ class MemoryDashboard:
         for ax in self.axes:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
         self._summarize(samples[-1])
-        if hasattr(self, "_static"):
-            with self._static:
-                self._static.clear_output(wait=True)
-                from IPython.display import display
-
-                display(self.fig)
-        else:
-            self.fig.canvas.draw_idle()
+        return True
 
     def _summarize(self, s: MemorySample) -> None:
         self.summary.value = (
@@ -159,28 +155,16 @@ class MemoryDashboard:
             f"balloon object {s.heap_balloon / MIB:.0f} MiB &middot; "
             f"kernel hog {s.kernel_hog / MIB:.0f} MiB &middot; {s.collections} GCs</tt>")
 
-    async def _run(self) -> None:
-        while self.machine.state.alive:
-            with contextlib.suppress(Exception):
-                self.draw()
-            await asyncio.sleep(self.monitor.period)
-        with contextlib.suppress(Exception):
-            self.draw()
-
     async def start(self) -> MemoryDashboard:
+        """Start sampling and redrawing; ``display(dash)`` shows it."""
         await self.monitor.start()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="dashboard")
+        self.live.start(show=False)
         return self
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop sampling and redrawing, after a last picture."""
         await self.monitor.stop()
-        with contextlib.suppress(Exception):
-            self.draw()
+        await self.live.stop()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -14,7 +14,6 @@
 #define PIT_HZ 1193182u
 #define CALIBRATION_PIT_TICKS 180
 
-extern uint64_t boot_tsc;
 void lapic_timer_start_free_running(void);
 uint32_t lapic_timer_current(void);
 void lapic_timer_set_hz(uint64_t hz);
