@@ -12,7 +12,8 @@
 # and /etc/pip.conf (pip needs them where a proxy or private index is configured), runs
 # `make test PYTEST_ARGS=...` inside, unmounts on every exit path and ends with one line:
 #   distro-check: trixie: PASS|FAIL (gcc X, QEMU Y, Python Z; N passed, M failed ...) in Ns
-# The full log is DIR/DIST.log. Exit status: make test's.
+# The log of the last run is DIR/DIST.log (debootstrap's: DIR/DIST.debootstrap.log). Exit
+# status: make test's; 2 when the check could not start.
 #
 # Environment: PYTEST_ARGS (passed to make test, e.g. '-k lesson01' for a quick check),
 # MIRROR (default http://deb.debian.org/debian), FRESH=1, DISTRO_CHECK_DIR.
@@ -52,10 +53,11 @@ if [ "${FRESH:-0}" = 1 ] || [ ! -f "$root/.debootstrap-done" ]; then
   rm -rf "$root"
   echo "distro-check: debootstrap --variant=minbase $dist $root (a few minutes)"
   debootstrap --variant=minbase --include=ca-certificates,make,git "$dist" "$root" "$mirror" \
-    >"$log" 2>&1 || die "debootstrap failed: see $log"
+    >"$dir/$dist.debootstrap.log" 2>&1 || die "debootstrap failed: see $dir/$dist.debootstrap.log"
   touch "$root/.debootstrap-done"
 fi
 
+: >"$log"   # this run's log only
 install -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 [ -f /etc/pip.conf ] && install -m 0644 /etc/pip.conf "$root/etc/pip.conf"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
