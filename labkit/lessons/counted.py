@@ -78,7 +78,6 @@ class DerivedCosts:
 
     loop: CountedPath          # one iteration of time_empty's loop
     getpid_loop: CountedPath   # one iteration of time_getpid's loop, the call followed
-    write_entry: CountedPath   # time_write's loop up to the kernel's write (not its body)
 
     @property
     def getpid(self) -> float:
@@ -182,8 +181,7 @@ def _plt_names(app: ElfImage) -> dict[int, str]:
     return {plt.addr + 16 * (i + 1): s for i, s in enumerate(slots)} if plt else {}
 
 
-def _app_iteration(app: ElfImage, kernel: ElfImage, function: str, base: int,
-                   follow: bool = True) -> CountedPath:
+def _app_iteration(app: ElfImage, kernel: ElfImage, function: str, base: int) -> CountedPath:
     names = _plt_names(app)
     rows: list[CountedInstruction] = []
     body = loop_body(app, function)
@@ -198,24 +196,22 @@ def _app_iteration(app: ElfImage, kernel: ElfImage, function: str, base: int,
         stub = _disasm(app, target, 16)[0]          # jmp qword ptr [rip + GOT slot]
         rows.append(CountedInstruction(f"app PLT ({names[target]})", base + stub.address,
                                        _text(stub, base)))
-        if follow:
-            rows += [CountedInstruction(f"kernel {names[target]}", k.address, _text(k))
-                     for k in call_path(kernel, names[target])]
+        rows += [CountedInstruction(f"kernel {names[target]}", k.address, _text(k))
+                 for k in call_path(kernel, names[target])]
     return CountedPath(f"one pass of {function}'s loop", tuple(rows), iterations_per_pass(body))
 
 
 def derive_call_costs(app: str = "syscall_bench", kernel: ElfImage | None = None,
                       base: int | None = None) -> DerivedCosts:
-    """Disassemble the built ``app`` (images/apps) and kernel: the empty loop, the getpid
-    loop with its call followed into the kernel, and the way into write()."""
+    """Disassemble the built ``app`` (images/apps) and kernel: the empty loop, and the getpid
+    loop with its call followed into the kernel."""
     from .linking import app_base_default
 
     image = load_elf(paths.app_object(app))
     kernel = kernel or load_elf(paths.kernel_image())
     base = app_base_default() if base is None else base
     return DerivedCosts(_app_iteration(image, kernel, "time_empty", base),
-                        _app_iteration(image, kernel, "time_getpid", base),
-                        _app_iteration(image, kernel, "time_write", base, follow=False))
+                        _app_iteration(image, kernel, "time_getpid", base))
 
 
 def linux_loop(binary: str | Path) -> CountedPath:
