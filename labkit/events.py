@@ -33,6 +33,8 @@ __all__ = [
     "MetricSample",
     "ExitEvent",
     "LoadErrorEvent",
+    "LoadCheckEvent",
+    "LoadCheckDone",
     "Frame",
     "PanicEvent",
     "UnknownEvent",
@@ -163,6 +165,25 @@ class LoadErrorEvent(Event):
     file: str | None
     detail: str | None
     kind = "load_error"
+
+
+@dataclass(frozen=True)
+class LoadCheckEvent(Event):
+    """``loadcheck=1``: the loader's verdict on one ``.so`` of the boot archive (run nothing)."""
+
+    file: str
+    verdict: str  # "ok", or a load_error kind (bad_elf, truncated, unresolved_symbol, ...)
+    detail: str   # the failed check, "" for ok
+    kind = "loadcheck"
+
+
+@dataclass(frozen=True)
+class LoadCheckDone(Event):
+    """``loadcheck=1``: every archive member has had its verdict."""
+
+    loaded: int
+    refused: int
+    kind = "loadcheck_done"
 
 
 @dataclass(frozen=True)
@@ -373,6 +394,14 @@ def _load_error(d: dict) -> Event:
     return LoadErrorEvent(str(d["kind"]), d.get("file"), d.get("detail"))
 
 
+def _loadcheck(d: dict) -> Event:
+    return LoadCheckEvent(str(d["file"]), str(d["kind"]), str(d["detail"]))
+
+
+def _loadcheck_done(d: dict) -> Event:
+    return LoadCheckDone(int(d["loaded"]), int(d["refused"]))
+
+
 def _panic(d: dict) -> Event:
     frames = tuple(Frame(_addr(f.get("addr")), f.get("symbol")) for f in d.get("frames", []))
     return PanicEvent(_int(d.get("vector")), d.get("exception"), _int(d.get("error_code")),
@@ -402,7 +431,8 @@ def _net_up(d: dict) -> Event:
 #: Every event kind the kernel sends, with its class: the one registry ``parse_event`` uses.
 EVENT_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in (
     Milestone, Layout, SegmentEvent, ThreadEvent, MetricSample, ExitEvent, LoadErrorEvent,
-    PanicEvent, BalloonEvent, HeapBalloonEvent, NetSample, NetDrops, NetUp)}
+    LoadCheckEvent, LoadCheckDone, PanicEvent, BalloonEvent, HeapBalloonEvent, NetSample,
+    NetDrops, NetUp)}
 
 _PARSERS: dict[str, Callable[[dict], Event]] = {
     "milestone": _milestone,
@@ -412,6 +442,8 @@ _PARSERS: dict[str, Callable[[dict], Event]] = {
     "metrics": _metrics,
     "exit": _exit,
     "load_error": _load_error,
+    "loadcheck": _loadcheck,
+    "loadcheck_done": _loadcheck_done,
     "panic": _panic,
     "balloon": _action_and_counts(BalloonEvent),
     "heap_balloon": _action_and_counts(HeapBalloonEvent),

@@ -29,7 +29,7 @@ import pytest
 
 from labkit import paths
 from labkit.cpio import write_archive
-from labkit.events import Milestone, UnknownEvent
+from labkit.events import LoadCheckDone, LoadCheckEvent, Milestone
 from labkit.machine import run
 from labkit.outcome import Exited, LoadFailed, Panicked
 
@@ -78,13 +78,14 @@ def _copies(app: str, seed: int, n: int) -> list[tuple[str, bytes]]:
     return list(_mutate().damaged_copies(data, n, seed))
 
 
-async def _loadcheck(archive, expected: int) -> list[dict]:
+async def _loadcheck(archive, expected: int) -> list[LoadCheckEvent]:
     m = await run("hello", options={"loadcheck": 1}, initrd=archive, timeout=60)
     assert isinstance(m.outcome, Exited) and m.outcome.app_status == 0, \
         f"{m.outcome.describe()}\n{m.console.text[-2000:]}"
-    verdicts = [e.data for e in m.events.events
-                if isinstance(e, UnknownEvent) and e.ev == "loadcheck"]
+    verdicts = m.events.of_type(LoadCheckEvent)
     assert len(verdicts) == expected, m.console.text[-2000:]
+    done = m.events.of_type(LoadCheckDone)
+    assert len(done) == 1 and done[0].loaded + done[0].refused == expected, done
     return verdicts
 
 
@@ -101,9 +102,9 @@ async def test_every_damaged_copy_gets_a_verdict(app, tmp_path):
         archive = write_archive(tmp_path / f"batch{start}.cpio", members)
         verdicts = await _loadcheck(archive, len(members))
         for (label, _), v in zip(batch + [("intact", b"")], verdicts, strict=True):
-            assert v["kind"] in VERDICTS, (label, v)
-            kinds[v["kind"]] = kinds.get(v["kind"], 0) + 1
-        assert verdicts[-1]["kind"] == "ok", verdicts[-1]
+            assert v.verdict in VERDICTS, (label, v)
+            kinds[v.verdict] = kinds.get(v.verdict, 0) + 1
+        assert verdicts[-1].verdict == "ok", verdicts[-1]
     refused = sum(n for k, n in kinds.items() if k != "ok")
     assert refused > len(copies) // 2, kinds           # the damage is real
     print(f"{app}: {len(copies)} damaged copies: {kinds}")

@@ -121,6 +121,7 @@ def loop_body(image: ElfImage, function: str) -> list:
         raise ValueError(f"{function} has {len(back)} backward jumps, not one loop: "
                          "this compiler's output needs reading by hand")
     head = _target(back[0])
+    assert head is not None  # back[] holds only jumps with a target
     body = [i for i in code if head <= i.address <= back[0].address]
     for insn in body[:-1]:
         t = _target(insn) if _is_jump(insn) else None

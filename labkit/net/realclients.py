@@ -31,8 +31,7 @@ from typing import Any
 from .config import NetConfig
 
 __all__ = ["UNI", "LINUX", "TOOLS", "BUDGETS", "ClientRun", "missing", "serve", "wrk", "ab",
-           "redis_benchmark", "ClientBench", "client_bench", "format_client_bench",
-           "bench_part"]
+           "redis_benchmark", "ClientBench", "client_bench", "format_client_bench"]
 
 UNI, LINUX = "unikernel", "linux"
 #: Each client program and the Debian package that has it.
@@ -286,43 +285,3 @@ def format_client_bench(result: ClientBench) -> str:
 #: What the benchmark holds each figure to (unikernel / Linux requests/s); reported, not
 #: asserted: a shared host moves wall-clock figures.
 BUDGETS = {"wrk_c4/GET": 3.0, "redis_p16/SET": 2.0, "redis_p16/GET": 2.0}
-
-
-async def bench_part(settings: Any, progress: Callable[[str], None] | None = None
-                     ) -> tuple[list[Any], list[Any], list[Any], dict[str, Any]]:
-    """The ``clients`` group of ``labkit bench`` (:mod:`labkit.bench`): figures, comparisons
-    (requests/s, better higher; errors, better lower), what was skipped, and the raw samples."""
-    from ..bench import Comparison, Figure, Skipped
-
-    runs = 1 if settings.quick else settings.runs
-    result = await client_bench(runs, settings.quick, settings.memory, settings.linux,
-                                progress, machine=settings.machine)
-    figs: list[Any] = []
-    comps: list[Any] = []
-    for name, v in result.rps.items():
-        key = name.split("/")[0]
-        ratio = result.ratio(name)
-        budget = BUDGETS.get(name)
-        note = (f"`{result.commands[key]}`, through hostfwd; median of {runs}, guests "
-                "interleaved" + (f"; unikernel/Linux {ratio:.2f}x" if ratio else "")
-                + (f" (budget >= {budget:g}x)" if budget else ""))
-        comps.append(Comparison(f"clients_{name.replace('/', '_').lower()}",
-                                result.labels[name], "clients", "req/s", "wall", v.get(UNI),
-                                v.get(LINUX), note, "higher"))
-        if ratio:
-            figs.append(Figure(f"{result.labels[name]}: unikernel / Linux", ratio, "x", "wall",
-                               note, UNI, "clients"))
-    for key, by_guest in result.errors.items():
-        comps.append(Comparison(f"clients_{key}_errors", f"{result.commands[key].split()[0]} "
-                                "errors", "clients", "errors", "host", by_guest.get(UNI),
-                                by_guest.get(LINUX), f"summed over {runs} runs: "
-                                "socket errors, failed or non-2xx requests, error replies"))
-    skipped = [Skipped(what, why) for what, why in result.skipped]
-    skipped.append(Skipped("new connections per second",
-                           "QEMU's hostfwd listener has a backlog of 1: a burst of new "
-                           "connections waits ~1 s to connect on either guest, so such a "
-                           "figure would measure QEMU; every client here keeps its "
-                           "connections alive"))
-    raw = {"clients_rps": result.samples, "clients_errors": result.errors,
-           "clients_commands": result.commands}
-    return figs, comps, skipped, raw

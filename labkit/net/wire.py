@@ -136,6 +136,7 @@ class Wire:
                 sock.bind(self.path)
             sock.connect(self.qemu_path)  # only QEMU's datagrams get through
         else:
+            assert isinstance(self.path, str)  # a unix socket's path on the dgram wire
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -154,9 +155,9 @@ class Wire:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        if self.transport == "dgram":
+        if self.transport == "dgram" and isinstance(self.path, str):
             with contextlib.suppress(OSError):
-                os.unlink(self.path)  # type: ignore[arg-type]
+                os.unlink(self.path)
 
     def __enter__(self) -> Wire:
         return self
