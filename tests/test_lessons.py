@@ -192,6 +192,8 @@ def test_check_longest_phase():
     assert lesson00.check_longest_phase("devices").passed
     assert not lesson00.check_longest_phase("heap").passed
     assert not lesson00.check_longest_phase("firmware").passed
+    unanswered = lesson00.check_longest_phase(None)
+    assert not unanswered.passed and "a string" in unanswered.message
 
 
 @boot
