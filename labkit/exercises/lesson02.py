@@ -209,10 +209,11 @@ def check_strided_gc(source: str | os.PathLike[str]) -> CheckResult:
             return failed(name, wrong)
         seen.append((pages, stride, figures))
     lines = "; ".join(f"{p} pages, stride {s}: {f['writes']:.0f} marks cost {f['barrier']:,.0f} "
-                      f"instructions, one scan {f['scan']:,.0f}" for p, s, f in seen)
+                      f"instructions, one scan {f['scan']:,.0f} ({f['scan'] / f['barrier']:,.0f} x "
+                      "the marks)" for p, s, f in seen)
     return passed(name, f"cards and dirty bits agree, and your costs are the machine's: {lines}. "
-                        "The barrier wins at these write counts; the scan wins only once the "
-                        "marks cost more than a walk of the whole heap")
+                        "The scan pays off only once a collection's marks cost more than one "
+                        "walk of the heap")
 
 
 def _judge_pte(case: str, panic: object, console: str) -> tuple[bool, str]:
