@@ -35,10 +35,11 @@ def _field(name: str, value: object) -> str:
 def events_table(title: str, events: Iterable[Event]) -> Table:
     """One row per COM2 event: its kind and its fields, addresses in hex, counts in decimal,
     fields left empty (None) omitted."""
-    rows = []
+    rows: list[Sequence[str]] = []
     for e in events:
-        fields = [(f.name, getattr(e, f.name)) for f in dataclasses.fields(e)] \
-            if dataclasses.is_dataclass(e) else []
+        fields: list[tuple[str, object]] = (
+            [(f.name, getattr(e, f.name)) for f in dataclasses.fields(e)]
+            if dataclasses.is_dataclass(e) else [])
         rows.append((type(e).__name__, "  ".join(_field(n, v) for n, v in fields
                                                  if v is not None)))
     return Table(title, ("event", "fields"), rows)
