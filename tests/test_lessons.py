@@ -105,6 +105,17 @@ def test_boot_phases_ignore_other_events():
     assert [p.milestone for p in timeline.boot_phases(events)] == ["entry"]
 
 
+def test_events_table_shows_addresses_in_hex_and_counts_in_decimal():
+    from labkit.widgets.tables import events_table
+
+    table = str(events_table("boot", [
+        Milestone("entry", 217779838),
+        SegmentEvent("hello", 0x10000000000, 0x10000000300, "r--", 4096)]))
+    assert "tsc=217,779,838" in table and "app=None" not in table
+    assert "start=0x10000000000" in table and "end=0x10000000300" in table
+    assert "file_offset=0x1000" in table
+
+
 def test_linux_guest_degrades_to_cited_figures(monkeypatch, tmp_path):
     monkeypatch.setenv("LABKIT_LINUX_KERNEL", str(tmp_path / "no-such-bzImage"))
     assert linux_guest.find_linux_guest() is None
@@ -139,6 +150,28 @@ def test_unikernel_sizes_are_measured_from_the_images():
     by = {r.part: r.bytes for r in rows}
     assert by["kernel code and read-only data"] < by["kernel in memory (PT_LOAD: code, data, bss)"]
     assert by["app hello.so"] == paths.app_object("hello").stat().st_size
+
+
+@boot
+def test_one_definition_of_image_size_for_the_lesson_and_the_bench(tmp_path):
+    """Lesson 00's "how much smaller" and labkit bench's size figure are one number."""
+    from types import SimpleNamespace
+
+    from labkit import bench
+    from labkit.lessons.anatomy import bootable_images, stripped_size
+
+    kernel = paths.images_dir() / "kernel.elf"
+    assert 0 < stripped_size(kernel) < kernel.stat().st_size      # no DWARF, no symbols
+    uni, cited = bootable_images("hello")
+    assert uni.bytes == stripped_size(kernel) + paths.app_archive("hello").stat().st_size
+    assert cited.how == "cited" and "alone" in cited.part
+    _, (comparison,) = bench.size_figures(SimpleNamespace(have_linux=False), "hello")
+    assert comparison.unikernel == uni.bytes
+    bz, initrd = tmp_path / "vmlinuz-x", tmp_path / "initramfs.cpio.gz"
+    bz.write_bytes(b"x" * 1000)
+    initrd.write_bytes(b"y" * 10)
+    guest = SimpleNamespace(kernel=SimpleNamespace(path=bz, source="test"), initramfs=initrd)
+    assert bootable_images("hello", guest=guest)[1].bytes == 1010
 
 
 @boot
