@@ -54,7 +54,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -68,6 +67,7 @@ from typing import Any
 from . import paths
 from .errors import BootError, LabkitError
 from .events import MILESTONES, Milestone
+from .lessons.anatomy import stripped_size
 from .outcome import Exited
 
 __all__ = [
@@ -238,17 +238,6 @@ class BenchSettings:
 
 
 # ------------------------------------------------------------------------------ small helpers
-def _stripped_size(path: Path) -> int | None:
-    strip = shutil.which("strip")
-    if strip is None:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "stripped"
-        proc = subprocess.run([strip, "--strip-all", "-o", str(out), str(path)],
-                              capture_output=True)
-        return out.stat().st_size if proc.returncode == 0 else None
-
-
 def qemu_version(qemu: str = "qemu-system-x86_64") -> str:
     """QEMU's version line, e.g. ``7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)``."""
     try:
@@ -357,7 +346,7 @@ def _check_exit(m: Any, what: str) -> None:
 def size_figures(guests: Guests, app: str = "hello") -> tuple[list[Figure], list[Comparison]]:
     kernel = paths.kernel_image()
     archive = paths.app_archive(app)
-    stripped = _stripped_size(kernel) or kernel.stat().st_size
+    stripped = stripped_size(kernel)          # BOOTABLE_IMAGE, as lesson 00 measures it
     uni_total = stripped + archive.stat().st_size
     figs = [
         Figure("kernel.elf", kernel.stat().st_size, "bytes", "size", "with DWARF and symbols",

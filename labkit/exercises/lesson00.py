@@ -56,8 +56,11 @@ def check_longest_phase(answer: str) -> CheckResult:
     from ..lessons.timeline import longest_phase, profile_boot
 
     name = current().label
+    if not isinstance(answer, str) or not answer.strip():
+        return failed(name, f"give a phase name, a string from the table's 'phase' column "
+                            f"(such as 'heap'), not {answer!r}")
     longest = longest_phase(profile_boot("hello", "pc", icount=True))
-    given = str(answer).strip().lower()
+    given = answer.strip().lower()
     if given in (longest.name.lower(), longest.milestone.lower()):
         return passed(name, f"yes: '{longest.name}' ({longest.length:,} instructions), "
                             f"{longest.what}")

@@ -11,7 +11,7 @@ from ._check import CheckResult, current, exercise, failed, passed
 from ._run import name_values, try_app, try_variant
 
 __all__ = ["check_binding", "check_refusal", "check_call_cost", "check_kernel_export",
-           "REFERENCE_GETPPID", "EXPORT_PROBE"]
+           "REFERENCE_GETPPID", "EXPORT_PROBE", "CALL_COST_SIZES"]
 
 #: The app :func:`check_kernel_export` boots: it calls the new kernel function around five
 #: sleeps, each of which switches to the idle thread and back.
@@ -40,26 +40,64 @@ def _kernel_and_app(app: str):
     return load_elf(paths.kernel_image()), load_elf(paths.app_object(app))
 
 
-@exercise("lesson01", 1, "where printf lands", ("'printf'", "answer_printf"), boots=False)
+def _slot_at_main(app: str, slot: int, timeout: float = 20.0) -> int:
+    """What the GOT slot at ``slot`` holds once ``app`` reaches ``main`` (read by a debugger
+    on a real boot: the kernel's dynamic linker has filled it by then)."""
+    from ..machine import Machine
+    from ._run import run_async
+
+    async def read() -> int:
+        m = await Machine(app, paused=True, gdb=True).start()
+        try:
+            dbg = await m.debugger()
+            await dbg.break_at("main")
+            await dbg.cont(timeout)
+            return await dbg.read_u64(slot)
+        finally:
+            await m.kill()
+
+    return run_async(read(), timeout + 10)
+
+
+@exercise("lesson01", 1, "where printf's address lands", ("'printf'", "answer_printf"),
+          boots=True)
 def check_binding(symbol: str, address: int, app: str = "hello") -> CheckResult:
-    """Exercise 1: the kernel address an app's undefined ``symbol`` is bound to."""
-    from ..elf import bind_imports
+    """Exercise 1: a prediction, checked by a run. At which address of the running ``app`` is
+    the GOT slot that the kernel's dynamic linker fills for ``symbol``? (The app's load base
+    plus the slot's offset in the file: the page prints both for another app.) The check
+    computes it from the files, then boots ``app`` to ``main`` and reads the slot with the
+    debugger: it must hold the kernel's ``symbol``."""
+    from ..lessons.linking import got_slot
 
     name = current().label
     kernel, image = _kernel_and_app(app)
-    bound = {b.name: b for b in bind_imports(image, kernel)}
-    if symbol not in bound:
-        return failed(name, f"{app}.so does not import {symbol!r}; it imports "
-                            f"{', '.join(sorted(bound))}")
-    want = bound[symbol].kernel_address
+    try:
+        want = got_slot(image, symbol)
+    except KeyError:
+        imported = ", ".join(sorted(s.name for s in image.undefined))
+        return failed(name, f"{app}.so does not import {symbol!r}; it imports {imported}")
     try:
         given = int(address, 0) if isinstance(address, str) else int(address)
     except (TypeError, ValueError):
         return failed(name, f"give the address as an int (or a '0x...' string), not {address!r}")
-    if given == want:
-        return passed(name, f"yes: {symbol} in {app}.so binds to {want:#x}, inside the kernel")
-    return failed(name, f"{given:#x} is not where {symbol} binds; read the kernel's export "
-                        "table (bind_imports) again")
+    target = kernel.address_of(symbol)
+    if given == target:
+        return failed(name, f"{given:#x} is the kernel's {symbol} itself: the value the linker "
+                            "writes. Where does it write it? (the slot: load base + offset)")
+    if given != want:
+        return failed(name, f"{given:#x} is not {symbol}'s GOT slot in the running {app}: add "
+                            "the slot's offset in the file (its relocation) to the load base "
+                            "(APP_BASE)")
+    try:
+        held = _slot_at_main(app, want)
+    except Exception as exc:   # noqa: BLE001 - the answer is right; say why it was not confirmed
+        return failed(name, f"right by the files, but the boot to confirm it failed: {exc}")
+    if held != target:
+        return failed(name, f"the slot {want:#x} holds {held:#x} at main, not the kernel's "
+                            f"{symbol} ({target:#x}): ask your teacher")
+    return passed(name, f"yes: at main, {app}'s slot {want:#x} holds {held:#x}, the kernel's "
+                        f"{symbol}. The app's code calls through it, never knowing the kernel "
+                        "is its library")
 
 
 def _libc_has(symbol: str) -> bool:
@@ -143,25 +181,59 @@ def _reference_cost() -> float:
     return float(name_values(trial.console)["getppid_ticks_per_call"])
 
 
+#: The two sizes the call-cost check boots the student's app with (``ppid N``).
+CALL_COST_SIZES = (2000, 8000)
+
+
 @exercise("lesson01", 3, "measure a call yourself", ("work/ppid.c",), boots=True)
 def check_call_cost(source: str | os.PathLike[str], tolerance: float = 2.0) -> CheckResult:
-    """Exercise 3: an app that measures ``getppid()`` in instructions under icount and prints
-    ``getppid_ticks_per_call X``; X must be within ``tolerance`` of the reference."""
+    """Exercise 3: an app ``ppid N`` that measures ``getppid()`` over N calls in instructions
+    under icount and prints ``getppid_ticks_per_call X``; X must be within ``tolerance`` of
+    the reference.
+
+    The check does not take the printed figure on trust: the app must import ``getppid`` from
+    the kernel (its dynamic symbols), and it is booted with two values of N
+    (:data:`CALL_COST_SIZES`): the kernel's own stamps must show each extra call costing at
+    least the reference's instructions, and at least what the app claims."""
+    from ._behaviour import app_imports, app_instructions
+
     name = current().label
-    trial = try_app(source, icount=True)
-    if trial.error:
-        return failed(name, trial.error)
-    values = name_values(trial.console)
-    if "getppid_ticks_per_call" not in values:
-        return failed(name, "no line 'getppid_ticks_per_call X' on the console:\n"
-                            + trial.console[-400:])
-    got = float(values["getppid_ticks_per_call"])
+    imports = app_imports(source)
+    if isinstance(imports, str):
+        return failed(name, imports)
+    if "getppid" not in imports:
+        return failed(name, "the app does not call the kernel's getppid() (it imports only "
+                            f"{', '.join(sorted(imports)) or 'nothing'}): measure the call, "
+                            "do not print a number")
+    got, ran = [], []
+    for n in CALL_COST_SIZES:
+        trial = try_app(source, str(n), icount=True)
+        if trial.error:
+            return failed(name, f"ppid {n}: {trial.error}")
+        values = name_values(trial.console)
+        if "getppid_ticks_per_call" not in values:
+            return failed(name, f"ppid {n}: no line 'getppid_ticks_per_call X' on the console:\n"
+                                + trial.console[-400:])
+        got.append(float(values["getppid_ticks_per_call"]))
+        ran.append(app_instructions(trial.machine))
     ref = _reference_cost()
-    if abs(got - ref) <= tolerance:
-        return passed(name, f"{got:.2f} instructions per getppid() (reference {ref:.2f}): "
-                            "a call, not a trap")
-    return failed(name, f"{got:.2f} is more than {tolerance} away from the reference {ref:.2f}"
-                        ": did you subtract the empty loop, and run under icount?")
+    small, large = CALL_COST_SIZES
+    if None in ran:
+        return failed(name, "the app did not exit normally: its instructions cannot be counted")
+    per_extra = (ran[1] - ran[0]) / (large - small)   # type: ignore[operator]
+    if per_extra < max(ref, max(got)) - tolerance:
+        return failed(name, f"with N = {large} the app ran only {per_extra:.1f} instructions "
+                            f"more per extra N than with N = {small}, but one getppid() costs "
+                            f"about {ref:.1f} and you report {max(got):.2f}: does it read N "
+                            "from argv[1] and call getppid() N times?")
+    far = [f"{g:.2f} (N = {n})" for g, n in zip(got, CALL_COST_SIZES, strict=True)
+           if abs(g - ref) > tolerance]
+    if far:
+        return failed(name, f"{', '.join(far)} is more than {tolerance} away from the reference "
+                            f"{ref:.2f}: did you subtract the empty loop, and run under icount?")
+    return passed(name, f"{got[1]:.2f} instructions per getppid() (reference {ref:.2f}); the "
+                        f"kernel's stamps agree: each extra N cost {per_extra:.1f} instructions "
+                        "(the call and both loops). A call, not a trap")
 
 
 @exercise("lesson01", 4, "a new kernel export (kernel)", ("work/switches.c",), boots=True, points=2)

@@ -12,7 +12,7 @@ from ._check import CheckResult, current, exercise, failed, passed
 from ._run import name_values, try_app
 
 __all__ = ["check_cr4", "check_panic_reading", "check_strided_gc", "check_pte_report",
-           "reference_cr4", "FAULT_PROBE"]
+           "reference_cr4", "FAULT_PROBE", "STRIDED_RUNS"]
 
 #: The app :func:`check_pte_report` boots besides ``crash``: ``fault_probe`` writes to page 0
 #: (never mapped), ``fault_probe x`` calls into a heap buffer (mapped, but not executable).
@@ -83,66 +83,137 @@ def check_cr4(source: str | os.PathLike[str]) -> CheckResult:
     if bits == (want >> 20 & 1, want >> 21 & 1):
         points += 1
     else:
-        notes.append(f"smep/smap should be {want >> 20 & 1}/{want >> 21 & 1}, got {bits}")
+        notes.append(f"your smep/smap lines {bits} are not bits 20 and 21 of the CR4 the "
+                     "debugger reads: shift and mask the value you read")
     if points == 2:
         return passed(name, f"CR4 = {want:#x}, read by the app in ring 0 and by the debugger "
                             f"alike; SMEP {want >> 20 & 1}, SMAP {want >> 21 & 1}", 2)
     return failed(name, "; ".join(notes), 2, points)
 
 
-@exercise("lesson02", 2, "read the panic", ("answer_function", "answer_address"),
-          boots=False, points=2)
-def check_panic_reading(function: str, address: int) -> CheckResult:
-    """Exercise 2: from crash's panic, the function that faulted and the address it wrote
-    to (CR2). 1 point each; measured here by booting crash."""
-    from ..machine import run_sync
+def _probe_panic(args: tuple[str, ...]) -> object | None:
+    """The panic of :data:`FAULT_PROBE` run with ``args`` on the stock kernel (None: none)."""
+    import tempfile
+    from pathlib import Path
 
+    with tempfile.TemporaryDirectory(prefix="labkit-check-") as tmp:
+        probe = Path(tmp) / "fault_probe.c"
+        probe.write_text(FAULT_PROBE)
+        trial = try_app(probe, *args)
+    return trial.machine.events.panic if trial.machine is not None else None  # type: ignore[attr-defined]
+
+
+@exercise("lesson02", 2, "predict a page fault", ("answer_write_code", "answer_fetch_code"),
+          boots=True, points=2)
+def check_panic_reading(write_code: int, fetch_code: int) -> CheckResult:
+    """Exercise 2: a prediction, checked by a run. The error codes the CPU will push for the
+    two faults of :data:`FAULT_PROBE`: a write to page 0 (``fault_probe``) and a jump into a
+    heap buffer (``fault_probe x``). 1 point each; measured here by booting both."""
     name = current().label
-    m = run_sync("crash", timeout=20)
-    panic = m.events.panic
-    if panic is None:
-        return failed(name, f"crash did not panic here ({m.outcome.describe()}): "
-                            "ask your teacher", 2)
-    points, notes = 0, []
-    if str(function).strip() == panic.function:
-        points += 1
-    else:
-        notes.append(f"{function!r} is not the function that faulted")
-    try:
-        given = int(address, 0) if isinstance(address, str) else int(address)
-    except (TypeError, ValueError):
-        given = None
-    if given == panic.cr2:
-        points += 1
-    else:
-        notes.append("the address is not the one the CPU reported in CR2")
+    points, notes, seen = 0, [], []
+    for case, args, given in (("the write to page 0", (), write_code),
+                              ("the jump into the heap", ("x",), fetch_code)):
+        panic = _probe_panic(args)
+        if panic is None or panic.error_code is None:  # type: ignore[attr-defined]
+            return failed(name, f"{case} did not panic here: ask your teacher", 2)
+        want = panic.error_code  # type: ignore[attr-defined]
+        try:
+            code = int(given, 0) if isinstance(given, str) else int(given)
+        except (TypeError, ValueError):
+            notes.append(f"{case}: give the error code as an int, not {given!r}")
+            continue
+        if code == want:
+            points += 1
+            seen.append(f"{case} {want:#x}")
+        else:
+            notes.append(f"{case}: {code:#x} is not what the CPU pushed; which bits hold: "
+                         "was the page present, was it a write, an instruction fetch?")
     if points == 2:
-        return passed(name, f"{panic.function} wrote to {panic.cr2:#x}, kernel code mapped "
-                            "read-only", 2)
+        return passed(name, f"as predicted: {', '.join(seen)}. Page 0 is not mapped at all "
+                            "(bit 0 clear); the heap is mapped but NX (bit 0 and bit 4)", 2)
     return failed(name, "; ".join(notes), 2, points)
+
+
+#: (pages, stride) the strided-mutator check boots the student's app with.
+STRIDED_RUNS = ((256, 4), (96, 8))
+
+
+def _strided_run(source: str | os.PathLike[str], pages: int, stride: int,
+                 ref_scan: int) -> tuple[str, dict[str, float]]:
+    """One boot of ``gc_stride PAGES STRIDE``: ("", its figures) or (what is wrong, {})."""
+    from ._behaviour import app_instructions
+
+    trial = try_app(source, str(pages), str(stride), icount=True)
+    if trial.error:
+        return f"with {pages} {stride}: {trial.error}", {}
+    values = name_values(trial.console)
+    keys = ("dirty_cards", "dirty_mmu", "pages_that_differ", "barrier_ticks", "scan_ticks")
+    missing = [k for k in keys if k not in values]
+    if missing:
+        return (f"with {pages} {stride}: no line for {', '.join(missing)}:\n"
+                + trial.console[-300:]), {}
+    want = (pages + stride - 1) // stride
+    got = {k: values[k] for k in keys[:3]}
+    if got != {"dirty_cards": want, "dirty_mmu": want, "pages_that_differ": 0}:
+        return (f"with {pages} pages and stride {stride}, {want} pages are written; the app "
+                f"reports {got}"), {}
+    scan, barrier = float(values["scan_ticks"]), float(values["barrier_ticks"])
+    ran = app_instructions(trial.machine)
+    # The app walks the tables twice (clear, then read): the kernel's stamps must show it.
+    if ran is None or ran < 1.5 * ref_scan or ran < scan + barrier:
+        return (f"with {pages} {stride}: the whole app ran {ran} instructions (the kernel's "
+                f"stamps), less than two walks of the dirty bits ({ref_scan:,} each, measured by "
+                "mmu_gc on the same heap) or than your figures: it must clear and read the "
+                "dirty bits itself"), {}
+    if abs(scan - ref_scan) > 0.25 * ref_scan:
+        return (f"with {pages} pages your scan_ticks {scan:,.0f} is not the cost of reading "
+                f"the dirty bits (mmu_gc measures {ref_scan:,} for the same heap): time only "
+                "the uk_dirty_pages call that reads them"), {}
+    if not 0 < barrier <= 8 * want:
+        return (f"with {pages} {stride}: barrier_ticks {barrier:,.0f} for {want} card marks "
+                "is not the cost of the marks alone (the stores with marks minus the same "
+                "stores without)"), {}
+    return "", {"writes": want, "barrier": barrier, "scan": scan}
 
 
 @exercise("lesson02", 3, "a strided mutator", ("work/gc_stride.c",), boots=True)
 def check_strided_gc(source: str | os.PathLike[str]) -> CheckResult:
     """Exercise 3: the strided mutator. ``gc_stride PAGES STRIDE`` writes one pointer into
     every STRIDE-th page of a PAGES-page heap, marks cards and reads dirty bits, and prints
-    ``dirty_cards``, ``dirty_mmu``, ``pages_that_differ``. Booted with 256 4 and 96 8."""
+    ``dirty_cards``, ``dirty_mmu``, ``pages_that_differ``, ``barrier_ticks`` (the card marks
+    alone) and ``scan_ticks`` (reading the dirty bits). Booted under icount with each of
+    :data:`STRIDED_RUNS`.
+
+    Besides the counts, the check measures: the app must import ``uk_dirty_pages``; its scan
+    must cost what ``mmu_gc``'s scan of the same heap costs (within 25%); and the kernel's own
+    stamps must show the app ran at least the two walks of the tables it claims."""
+    from ..lessons.gc import run_mmu_gc
+    from ._behaviour import app_imports
+
     name = current().label
-    for pages, stride in ((256, 4), (96, 8)):
-        trial = try_app(source, str(pages), str(stride), icount=True)
-        if trial.error:
-            return failed(name, trial.error)
-        values = name_values(trial.console)
-        want = (pages + stride - 1) // stride
-        got = {k: values.get(k) for k in ("dirty_cards", "dirty_mmu", "pages_that_differ")}
-        if None in got.values():
-            missing = [k for k, v in got.items() if v is None]
-            return failed(name, f"with {pages} {stride}: no line for {', '.join(missing)}:\n"
-                                + trial.console[-300:])
-        if got != {"dirty_cards": want, "dirty_mmu": want, "pages_that_differ": 0}:
-            return failed(name, f"with {pages} pages and stride {stride}, {want} pages are "
-                                f"written; the app reports {got}")
-    return passed(name, "cards and dirty bits agree on every strided write pattern")
+    imports = app_imports(source)
+    if isinstance(imports, str):
+        return failed(name, imports)
+    if "uk_dirty_pages" not in imports:
+        return failed(name, "the app never calls uk_dirty_pages (it imports "
+                            f"{', '.join(sorted(imports)) or 'nothing'}): the dirty bits must "
+                            "come from the page tables, not from arithmetic")
+    seen = []
+    for pages, stride in STRIDED_RUNS:
+        try:
+            ref_scan = run_mmu_gc(pages=pages, writes=10).mmu_scan
+        except Exception as exc:   # noqa: BLE001 - a check never raises: say why it could not
+            return failed(name, f"the reference mmu_gc {pages} did not run here: {exc}")
+        wrong, figures = _strided_run(source, pages, stride, ref_scan)
+        if wrong:
+            return failed(name, wrong)
+        seen.append((pages, stride, figures))
+    lines = "; ".join(f"{p} pages, stride {s}: {f['writes']:.0f} marks cost {f['barrier']:,.0f} "
+                      f"instructions, one scan {f['scan']:,.0f} ({f['scan'] / f['barrier']:,.0f} x "
+                      "the marks)" for p, s, f in seen)
+    return passed(name, f"cards and dirty bits agree, and your costs are the machine's: {lines}. "
+                        "The scan pays off only once a collection's marks cost more than one "
+                        "walk of the heap")
 
 
 def _judge_pte(case: str, panic: object, console: str) -> tuple[bool, str]:

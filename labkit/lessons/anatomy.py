@@ -3,10 +3,17 @@
 
 Every row says whether its number was *measured* here (a file on this machine) or is *cited*
 (:data:`labkit.lessons.linux_guest.CITED`), so a plot can never pass one off as the other.
+
+"How much smaller" has one definition in the lab, :data:`BOOTABLE_IMAGE`: what a hypervisor is
+handed to boot the app, with nothing the boot does not read. :func:`bootable_images` measures
+it here and ``labkit bench`` reports it (both through :func:`stripped_size`).
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +25,12 @@ from .linux_guest import CITED
 if TYPE_CHECKING:
     from ..linux import LinuxGuest
 
-__all__ = ["SizeRow", "unikernel_sizes", "linux_sizes", "image_anatomy"]
+__all__ = ["SizeRow", "unikernel_sizes", "linux_sizes", "image_anatomy", "BOOTABLE_IMAGE",
+           "stripped_size", "bootable_images"]
+
+#: The one definition of an image's size that the lab compares (lesson 00, ``labkit bench``).
+BOOTABLE_IMAGE = ("bootable image: the stripped kernel ELF + the boot archive, against "
+                  "Linux's bzImage + initramfs")
 
 
 @dataclass(frozen=True)
@@ -85,3 +97,39 @@ def image_anatomy(app: str = "hello", images: str | Path | None = None,
                   guest: LinuxGuest | None = None) -> list[SizeRow]:
     """:func:`unikernel_sizes` followed by :func:`linux_sizes`."""
     return unikernel_sizes(app, images) + linux_sizes(guest)
+
+
+def stripped_size(path: str | Path) -> int:
+    """The size of an ELF file without its symbols and debug sections (``strip --strip-all``),
+    which a boot never reads; the file's own size where no ``strip`` is at hand."""
+    path = Path(path)
+    strip = shutil.which("strip")
+    if strip is not None:
+        with tempfile.TemporaryDirectory(prefix="labkit-strip-") as tmp:
+            out = Path(tmp) / "stripped"
+            proc = subprocess.run([strip, "--strip-all", "-o", str(out), str(path)],
+                                  capture_output=True)
+            if proc.returncode == 0:
+                return out.stat().st_size
+    return path.stat().st_size
+
+
+def bootable_images(app: str = "hello", images: str | Path | None = None,
+                    guest: LinuxGuest | None = None) -> tuple[SizeRow, SizeRow]:
+    """(unikernel, Linux) :data:`BOOTABLE_IMAGE` sizes for ``app``. Without ``guest`` the Linux
+    row is the cited kernel alone (no initramfs figure is cited), and says so."""
+    images = Path(images) if images else paths.images_dir()
+    kernel, archive = images / "kernel.elf", images / f"{app}.cpio"
+    uni = SizeRow("unikernel", f"bootable image ({app}): stripped kernel.elf + {app}.cpio",
+                  stripped_size(kernel) + archive.stat().st_size, "measured",
+                  f"strip --strip-all {images.name}/kernel.elf; {images.name}/{app}.cpio")
+    if guest is not None:
+        bz, initrd = guest.kernel.path, guest.initramfs
+        linux = SizeRow("Linux", f"bootable image ({app}): bzImage + initramfs",
+                        bz.stat().st_size + initrd.stat().st_size, "measured",
+                        f"{bz.name} + {initrd.name}")
+    else:
+        k = CITED["vmlinuz_bytes"]
+        linux = SizeRow("Linux", "bzImage alone (no initramfs figure cited)", int(k.value),
+                        "cited", k.source)
+    return uni, linux

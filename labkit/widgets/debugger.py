@@ -92,8 +92,13 @@ class DebuggerPanel:
     def _button(self, label: str, tooltip: str,
                 action: Callable[[], Awaitable[Any]]) -> w.Button:
         b = w.Button(description=label, tooltip=tooltip, layout=w.Layout(width="auto"))
-        b.on_click(lambda _: self._spawn(action))
+        b.on_click(lambda _: self._clicked(label, action))
         return b
+
+    def _clicked(self, label: str, action: Callable[[], Awaitable[Any]]) -> None:
+        # Said at once: the action itself starts only when the event loop is next free.
+        self.status.value = f"<i>{html.escape(label)}: pressed ...</i>"
+        self._spawn(action)
 
     def _spawn(self, action: Callable[[], Awaitable[Any]]) -> None:
         """A button press: run the action in the background, errors to the log."""
@@ -158,6 +163,31 @@ class DebuggerPanel:
     async def refresh(self) -> None:
         async with self.lock:
             await self._refresh_locked()
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every button press so far has done its work (and updated the panes)."""
+        pending = [asyncio.wrap_future(f) for f in list(self.tasks)]
+        if pending:
+            await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), timeout)
+
+    @property
+    def status_text(self) -> str:
+        """The status line as the student reads it (no markup)."""
+        from .snapshot import html_to_text
+
+        return html_to_text(self.status.value)
+
+    def snapshot_html(self) -> str:
+        """A static picture of the panel as it stands: status, source, disassembly, registers
+        and the COM1 tail (what a page exported without a kernel shows in its place)."""
+        console = html.escape(self.console.value or "")
+        return (f"<div style='border:1px solid #d0d7de;padding:4px'>"
+                f"<div>{self.status.value}</div>"
+                f"<div style='display:flex;gap:12px'><div><b>source</b>{self.source.value}"
+                f"<b>disassembly</b>{self.code.value}</div>"
+                f"<div><b>registers</b>{self.registers.value}</div></div>"
+                f"<b>COM1 (tail)</b><pre style='{_MONO}'>{console}</pre>"
+                f"<small>debugger panel, as it stood when its cell ended</small></div>")
 
     # ------------------------------------------------------------------ panes
     async def _refresh_locked(self) -> None:
