@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from labkit import Machine
+from labkit.events import NetSample
 from labkit.net import NetConfig
 
 pytestmark = [pytest.mark.boot, pytest.mark.slow]
@@ -60,8 +61,8 @@ class Served:
     stalled: concurrent.futures.Future = field(default=None)  # type: ignore[assignment]
 
     def net_events(self) -> list[dict]:
-        return [e.data for e in self.machine.events.events
-                if getattr(e, "ev", None) == "net" and isinstance(e.data, dict)]
+        """The counters of every ``net`` sample so far (the TCP fields included)."""
+        return [dict(e.counters) for e in self.machine.events.of_type(NetSample)]
 
 
 def _loop_thread() -> asyncio.AbstractEventLoop:
@@ -223,7 +224,7 @@ def test_stalled_reader_gets_every_byte(served: Served) -> None:
 async def fresh_net(m: Machine, timeout: float = 10.0) -> dict:
     """A `net` event sent after this call (two periods later, so it saw what came before)."""
     def events() -> list[dict]:
-        return [e.data for e in m.events.events if getattr(e, "ev", None) == "net"]
+        return [dict(e.counters) for e in m.events.of_type(NetSample)]
 
     seen = len(events())
     deadline = time.monotonic() + timeout

@@ -20,6 +20,7 @@
 #include "bootfs.h"
 #include "console.h"
 #include "events.h"
+#include "heap.h"
 #include "ksym.h"
 #include "memlayout.h"
 #include "panic.h"
@@ -29,10 +30,6 @@
 #define DT_GNU_HASH_SLOT 32                    // where DT_GNU_HASH is noted in dyn_values.has
 #define GOT_RESERVED 3                         // GOT.PLT words before the first PLT slot
 
-// What a GOT slot holds between the check and its relocation: not a canonical
-// address, so no bound value (a kernel export, an image address, 0) equals it.
-#define UNBOUND_PLT_SLOT 0xbad0bad0bad0b000ull
-#define UNBOUND_GOT_SLOT 0xbad0bad0bad0b008ull
 
 static const char *const error_kinds[] = {
     [EXIT_APP_NOT_FOUND] = "not_found", [EXIT_UNRESOLVED] = "unresolved_symbol",
@@ -458,9 +455,10 @@ static bool overlaps_plt_slots(const struct app_image *img, uint64_t vaddr)
 // Binding is eager, so every PLT slot must be written by exactly one
 // JUMP_SLOT relocation, or a call through it jumps to the link-time PLT stub
 // address. Here: the slots lie in a writable segment, each DT_JMPREL entry is
-// a JUMP_SLOT aimed at one of them; all slots are marked unbound, and
-// relocate_one refuses to bind a slot twice, so n distinct targets in n
-// slots leave none unbound.
+// a JUMP_SLOT aimed at one of them; relocate_one records each slot it binds
+// (img->bound, a bitmap beside the image: the slots keep the file's values
+// until bound, as a debugger watching them expects) and refuses to bind one
+// twice, so n distinct targets in n slots leave none unbound.
 static int check_plt_got(struct app_image *img, struct load_error *err)
 {
     uint64_t first, end;
@@ -483,14 +481,12 @@ static int check_plt_got(struct app_image *img, struct load_error *err)
             return fail(err, EXIT_BAD_ELF, "PLT relocation %zu at %#lx is not one of the %zu GOT.PLT slots at %#lx",
                         i, (unsigned long)rel->r_offset, img->njmprel, (unsigned long)first);
     }
-    for (uint64_t at = first; at < end; at += 8)
-        *(uint64_t *)(img->base + at) = UNBOUND_PLT_SLOT;
     return 0;
 }
 
 // A GLOB_DAT slot is one GOT word: aligned, writable, not a PLT slot and, with
 // a DT_PLTGOT, near it (the GOT sits next to GOT.PLT and holds at most one
-// word per relocation). Marked unbound so that two GLOB_DATs cannot share it.
+// word per relocation). relocate_one refuses a second GLOB_DAT on the same word.
 static int check_got(struct app_image *img, struct load_error *err)
 {
     uint64_t first, end, window = img->nrela * 8;
@@ -503,9 +499,22 @@ static int check_got(struct app_image *img, struct load_error *err)
         if (at % 8 || !in_segment_with(img, PF_W, at, 8) || overlaps_plt_slots(img, at) ||
             (img->pltgot && (at + window < img->pltgot || at >= end + window)))
             return fail(err, EXIT_BAD_ELF, "GLOB_DAT relocation %zu at %#lx is not in the GOT", i, (unsigned long)at);
-        *(uint64_t *)(img->base + at) = UNBOUND_GOT_SLOT;
     }
     return 0;
+}
+
+// img->bound has one bit per 8-byte word of the mapped span; vaddr is 8-aligned
+// and inside it (checked before any caller gets here).
+static bool is_bound(const struct app_image *img, uint64_t vaddr)
+{
+    uint64_t w = (vaddr + img->base - img->start) / 8;
+    return img->bound[w / 64] >> (w % 64) & 1;
+}
+
+static void mark_bound(struct app_image *img, uint64_t vaddr)
+{
+    uint64_t w = (vaddr + img->base - img->start) / 8;
+    img->bound[w / 64] |= 1ull << (w % 64);
 }
 
 // After relocation: no PLT slot is left unbound (a safety net for the count argument above).
@@ -514,7 +523,7 @@ static int check_plt_bound(const struct app_image *img, struct load_error *err)
     uint64_t first, end;
     plt_slots(img, &first, &end);
     for (uint64_t at = first; img->njmprel && at < end; at += 8)
-        if (*(const uint64_t *)(img->base + at) == UNBOUND_PLT_SLOT)
+        if (!is_bound(img, at))
             return fail(err, EXIT_BAD_ELF, "GOT.PLT slot at %#lx is not bound by any relocation", (unsigned long)at);
     return 0;
 }
@@ -548,13 +557,20 @@ static int resolve_symbol(const struct app_image *img, uint32_t index, uintptr_t
     return 0;
 }
 
-// A relocation's word need not be aligned (a pointer in a packed struct).
-static uint64_t get64(const void *at) { uint64_t v; memcpy(&v, at, 8); return v; }
-static void put64(void *at, uint64_t v) { memcpy(at, &v, 8); }
+// A relocation's word need not be aligned (a pointer in a packed struct). An
+// aligned one (every GOT slot) is written by one 8-byte store, so a debugger
+// watching the slot sees it change once, from the file's value to the bound one.
+static void put64(void *at, uint64_t v)
+{
+    if ((uintptr_t)at % 8 == 0)
+        *(uint64_t *)at = v;
+    else
+        memcpy(at, &v, 8);
+}
 
 // Applies one relocation. Returns 0 (with *missing set for an unresolved
 // symbol) or a load error.
-static int relocate_one(const struct app_image *img, const Elf64_Rela *r, bool *missing, struct load_error *err)
+static int relocate_one(struct app_image *img, const Elf64_Rela *r, bool *missing, struct load_error *err)
 {
     uint32_t type = ELF64_R_TYPE(r->r_info), index = ELF64_R_SYM(r->r_info);
     uintptr_t value = 0;
@@ -566,11 +582,12 @@ static int relocate_one(const struct app_image *img, const Elf64_Rela *r, bool *
     void *where = (void *)(img->base + r->r_offset);
     if (type != R_X86_64_JUMP_SLOT && overlaps_plt_slots(img, r->r_offset))
         return fail(err, EXIT_BAD_ELF, "relocation type %u at %#lx writes into the GOT.PLT", type, (unsigned long)r->r_offset);
-    if (type == R_X86_64_JUMP_SLOT && get64(where) != UNBOUND_PLT_SLOT)
-        return fail(err, EXIT_BAD_ELF, "JUMP_SLOT relocation at %#lx: %s", (unsigned long)r->r_offset,
-                    overlaps_plt_slots(img, r->r_offset) ? "that GOT.PLT slot is bound twice" : "not a GOT.PLT slot");
-    if (type == R_X86_64_GLOB_DAT && get64(where) != UNBOUND_GOT_SLOT)
-        return fail(err, EXIT_BAD_ELF, "GLOB_DAT relocation at %#lx: that GOT slot is bound twice", (unsigned long)r->r_offset);
+    if (type == R_X86_64_JUMP_SLOT && (!overlaps_plt_slots(img, r->r_offset) || r->r_offset % 8))
+        return fail(err, EXIT_BAD_ELF, "JUMP_SLOT relocation at %#lx: not a GOT.PLT slot", (unsigned long)r->r_offset);
+    if ((type == R_X86_64_JUMP_SLOT || type == R_X86_64_GLOB_DAT) && r->r_offset % 8 == 0 &&
+        is_bound(img, r->r_offset))
+        return fail(err, EXIT_BAD_ELF, "%s relocation at %#lx: that GOT slot is bound twice",
+                    type == R_X86_64_JUMP_SLOT ? "JUMP_SLOT" : "GLOB_DAT", (unsigned long)r->r_offset);
     switch (type) {
     case R_X86_64_RELATIVE:
         if (!in_image(img, (uint64_t)r->r_addend, 0))
@@ -597,18 +614,34 @@ static int relocate_one(const struct app_image *img, const Elf64_Rela *r, bool *
                         (unsigned long)r->r_offset, img->dynstr + img->dynsym[index].st_name,
                         (unsigned long)img->dynsym[index].st_value);
         put64(where, value);
+        mark_bound(img, r->r_offset);
         return 0;
     default:
         return fail(err, EXIT_BAD_ELF, "unsupported relocation type %u at %#lx", type, (unsigned long)r->r_offset);
     }
 }
 
+static int relocate_all(struct app_image *img, struct load_error *err);
+
+// Relocates with a bitmap of bound GOT words beside the image (freed here).
 static int relocate(struct app_image *img, struct load_error *err)
 {
-    unsigned unresolved = 0;
     int e;
     if ((e = check_plt_got(img, err)) || (e = check_got(img, err)))
         return e;
+    size_t words = (img->end - img->start) / 8;
+    img->bound = kcalloc((words + 63) / 64, sizeof *img->bound);
+    if (!img->bound)
+        return fail(err, EXIT_NO_MEMORY, "no memory for the relocation bitmap (%zu words)", words);
+    e = relocate_all(img, err);
+    kfree(img->bound);
+    img->bound = NULL;
+    return e;
+}
+
+static int relocate_all(struct app_image *img, struct load_error *err)
+{
+    unsigned unresolved = 0;
     const char *first = NULL;
     const Elf64_Rela *tables[2] = { img->rela, img->jmprel };
     size_t counts[2] = { img->nrela, img->njmprel };

@@ -3,8 +3,9 @@
 // (core/bootfs.c) call, for a host build: paging becomes mmap/mprotect/munmap
 // at APP_BASE (fuzz/include/memlayout.h), every symbol name but those
 // starting with "no_such" is a kernel export, and console, events and symbol
-// registration go nowhere. Only elf_load/elf_unload and bootfs_* are driven;
-// elf_load_app's reporting path is linked but never reached.
+// registration go nowhere; the kernel heap is the host's. Only elf_load,
+// elf_unload and bootfs_* are driven; elf_load_app's reporting path is linked
+// but never reached.
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "events.h"
 #include "ksym.h"
 #include "console.h"
+#include "heap.h"
 
 static int host_prot(int prot)
 {
@@ -80,3 +82,6 @@ void boot_refuse(const char *who, const char *kind, const char *file, enum exit_
 }
 
 uint64_t arch_rdtsc(void) { return 0; }
+
+void *kcalloc(size_t count, size_t size) { return calloc(count, size); }
+void kfree(void *ptr) { free(ptr); }

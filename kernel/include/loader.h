@@ -27,6 +27,7 @@ struct app_image {
     const Elf64_Rela *rela, *jmprel;
     size_t nrela, njmprel;
     uint64_t pltgot;                       // DT_PLTGOT (vaddr), 0 if none; slots from pltgot + 24
+    uint64_t *bound;                       // while relocating: a bit per word of [start, end) bound
     uintptr_t init;
     const uintptr_t *init_array;
     size_t ninit;
