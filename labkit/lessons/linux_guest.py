@@ -10,6 +10,7 @@ with a number measured on the student's machine.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ from ..errors import BootError
 if TYPE_CHECKING:
     from ..linux import LinuxGuest
 
-__all__ = ["Cited", "find_linux_guest", "linux_note", "CITED", "skip_note", "linux_boot_profile",
-           "linux_wall_time", "linux_call_costs"]
+__all__ = ["Cited", "find_linux_guest", "linux_note", "linux_name", "CITED", "skip_note",
+           "linux_boot_profile", "linux_wall_time", "linux_call_costs"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,14 @@ def linux_note(guest: LinuxGuest | None) -> str:
         return ("no Linux guest image on this machine: the Linux side is skipped and cited "
                 "figures are shown instead (labkit.linux.prepare() fetches one)")
     return f"Linux guest: {guest.describe()}"
+
+
+def linux_name(guest: LinuxGuest) -> str:
+    """``"Linux 6.1"``: the series of the kernel the guest boots, read from its image (labkit
+    fetches Debian 12's 6.1 on every machine, but a kernel named by ``$LABKIT_LINUX_KERNEL``
+    or taken from ``/boot`` may be another)."""
+    found = re.search(r"\d+\.\d+", guest.kernel.version)
+    return f"Linux {found.group(0) if found else guest.kernel.version}"
 
 
 def skip_note(what: str, cited: str) -> str:
