@@ -6,6 +6,11 @@ the same apps, booted by the same ``Machine``) needs a Linux kernel image on thi
 Where one is at hand the lessons measure Linux side by side; where not, they print what they
 skipped and show the cited figures below, each marked *cited* with its source, never mixed up
 with a number measured on the student's machine.
+
+The helpers that boot the guest wait up to 50 s per boot, within the 60 s the tests give a
+cell that boots Linux (``tests/test_notebooks.py``): a few seconds on an idle machine, about
+30 on a loaded 2-core one. A boot that ends otherwise than with status 0 raises, naming the
+outcome (a run killed at its timeout has printed nothing, which is not the app's doing).
 """
 
 from __future__ import annotations
@@ -92,29 +97,29 @@ def skip_note(what: str, cited: str) -> str:
             f" for {c.what} ({c.source}).")
 
 
-async def linux_boot_profile(guest: LinuxGuest, app: str = "hello", timeout: float = 30.0) -> Any:
+async def linux_boot_profile(guest: LinuxGuest, app: str = "hello", timeout: float = 50.0) -> Any:
     """Boot ``app`` on the Linux guest under ``-icount shift=0`` and return its
     :class:`~labkit.lessons.timeline.BootProfile` (milestones ``init``, ``app_exec``)."""
     from .. import linux
     from .timeline import BootProfile, boot_phases
 
     m = await linux.run_linux(app, guest=guest, icount=0, timeout=timeout)
-    if m.outcome is None or m.outcome.status != 0:
-        raise RuntimeError(f"{app} on Linux did not exit cleanly: {m.outcome}")
+    _check_exit(m, app)
     return BootProfile(f"{m.config.machine}, Linux", True, tuple(boot_phases(m.events.events)),
                        m.wall_time)
 
 
-async def linux_wall_time(guest: LinuxGuest, app: str = "hello", timeout: float = 30.0) -> float:
+async def linux_wall_time(guest: LinuxGuest, app: str = "hello", timeout: float = 50.0) -> float:
     """Seconds from QEMU's start to its exit for ``app`` on the Linux guest, under TCG."""
     from .. import linux
 
     m = await linux.run_linux(app, guest=guest, timeout=timeout)
+    _check_exit(m, app)
     return float(m.wall_time or 0.0)
 
 
 async def linux_call_costs(guest: LinuxGuest, iterations: int = 10000,
-                           timeout: float = 30.0) -> Any:
+                           timeout: float = 50.0) -> Any:
     """syscall_bench on the Linux guest under icount, as a
     :class:`~labkit.lessons.syscalls.CallCosts`."""
     from .. import linux
@@ -122,4 +127,14 @@ async def linux_call_costs(guest: LinuxGuest, iterations: int = 10000,
 
     m = await linux.run_linux("syscall_bench", str(iterations), guest=guest, icount=0,
                               timeout=timeout)
+    _check_exit(m, "syscall_bench")
     return parse_syscall_bench(m.console.text)
+
+
+def _check_exit(m: Any, app: str) -> None:
+    """Raise, naming the outcome, unless ``app`` exited with status 0: a run killed at its
+    timeout has printed nothing yet, which must not read as an app that printed nothing."""
+    if m.outcome is None or not m.outcome.ok:
+        what = m.outcome.describe() if m.outcome is not None else "no outcome"
+        raise RuntimeError(f"{app} on Linux did not exit cleanly: {what}; console tail:\n"
+                           + m.console.tail(5))
