@@ -51,10 +51,10 @@ CITED: dict[str, Cited] = {
     "linux_boot_wall_s": Cited(
         2.2, "s", "a Linux 6.1 guest booting to /init, wall time under TCG", "QEMU-NOTES.md"),
     "vmlinuz_bytes": Cited(
-        14_186_432, "bytes", "vmlinuz of Debian 12's cloud kernel 6.1.0-56 (6.1.192-2)",
-        "measured by the lab's authors from the package linux-image-6.1.0-56-cloud-amd64"),
+        14_190_528, "bytes", "vmlinuz of Debian 12's cloud kernel 6.1.0-57 (6.1.192-3)",
+        "the package labkit.linux.PINNED_KERNEL names, unpacked with dpkg-deb -x"),
     "modules_bytes": Cited(
-        92_507_374, "bytes", "its loadable modules (1121 files under /lib/modules)",
+        91_509_289, "bytes", "its loadable modules (1121 .ko files under /lib/modules)",
         "same package, unpacked"),
 }
 
