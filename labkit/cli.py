@@ -49,8 +49,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error: the mistake and where the help is, no usage block."""
 
     def error(self, message: str) -> NoReturn:
-        # argparse names the optional `args` list among the missing when `app` is missing
-        message = message.replace("arguments are required: app, args", "argument is required: app")
+        # argparse before 3.13 names the optional `args` list among the missing with `app`;
+        # 3.13 names `app` alone, still with the plural
+        message = re.sub(r"arguments are required: app(, args)?$", "argument is required: app",
+                         message)
         self.exit(USAGE_STATUS, f"{self.prog}: error: {message} (`{self.prog} --help` "
                                 "lists the options)\n")
 

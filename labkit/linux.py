@@ -12,10 +12,22 @@ COM1, JSON events on COM2, the app's exit status as the machine's outcome::
 
 1. ``$LABKIT_LINUX_KERNEL``: an x86-64 bzImage you name;
 2. ``images/linux-guest/vmlinuz-*``: fetched earlier (the cache, so nothing downloads twice);
-3. a readable ``/boot/vmlinuz-*``: this machine's own kernel;
-4. Debian's cloud kernel (Ubuntu's virtual kernel), downloaded with ``apt-get download`` and
-   unpacked into ``images/linux-guest/``; no root is needed once apt's package lists exist
-   (as root labkit runs ``apt-get update`` first if they do not).
+3. when downloading is allowed, :data:`PINNED_KERNEL`: one Debian 12 cloud kernel, the same
+   on every machine whatever its distribution, fetched over HTTP(S) from Debian's archive (or
+   snapshot.debian.org, which keeps every version) and checked against its SHA-256;
+4. a readable ``/boot/vmlinuz-*``: this machine's own kernel;
+5. the distribution's cloud kernel (Ubuntu's virtual kernel), downloaded with ``apt-get
+   download`` and unpacked into ``images/linux-guest/``; no root is needed once apt's package
+   lists exist (as root labkit runs ``apt-get update`` first if they do not).
+
+Why one pinned kernel: the lessons compare figures (instructions per system call, boot time)
+that depend on the kernel. Under ``-icount shift=0``, Debian 13's cloud kernel 6.12.117 spends
+3,828 instructions on a ``getpid`` round trip where the pinned 6.1 spends 371, and 2.27e9
+instructions (6.1: 1.63e9) before ``hello`` runs (``linux_call_costs`` and
+``linux_boot_profile`` of :mod:`labkit.lessons.linux_guest`, with ``$LABKIT_LINUX_KERNEL``
+naming each kernel in turn), so a guest taken from the host's distribution would give each
+machine other figures, and slower cells. Whatever kernel is used, the lessons name the version
+they booted (``LinuxKernel.version``).
 
 Where none of these works, :class:`LinuxUnavailable` says what to do, and the lessons skip
 the Linux side, saying so (``labkit.lessons.linux_guest`` holds the figures they cite instead).
@@ -111,6 +123,39 @@ LINUX_MILESTONES = ("init", "app_exec")
 KERNEL_PACKAGES = ("linux-image-cloud-amd64", "linux-image-amd64", "linux-image-virtual",
                    "linux-image-generic")
 
+
+@dataclass(frozen=True)
+class PinnedDeb:
+    """One Debian package, named exactly: where it lies in the archive, and its digests."""
+
+    package: str
+    version: str
+    archive: str     # the archive's base URL
+    pool_path: str   # its path under the archive
+    size: int
+    sha256: str
+    sha1: str        # snapshot.debian.org's name for the file
+
+    def urls(self) -> list[str]:
+        """Where to fetch it, first the archive (``$LABKIT_DEBIAN_MIRROR`` replaces
+        deb.debian.org), then snapshot.debian.org, which never drops a version."""
+        mirror = os.environ.get("LABKIT_DEBIAN_MIRROR", "").rstrip("/")
+        archive = self.archive if not mirror else \
+            mirror + self.archive[len("https://deb.debian.org"):]
+        return [f"{archive}/{self.pool_path}", f"https://snapshot.debian.org/file/{self.sha1}"]
+
+
+#: The Linux guest's kernel on every machine: Debian 12's cloud kernel package (its digests
+#: from Debian's signed package index).
+PINNED_KERNEL = PinnedDeb(
+    package="linux-image-6.1.0-57-cloud-amd64", version="6.1.192-3",
+    archive="https://deb.debian.org/debian-security",
+    pool_path="pool/updates/main/l/linux-signed-amd64/"
+              "linux-image-6.1.0-57-cloud-amd64_6.1.192-3_amd64.deb",
+    size=26_705_532,
+    sha256="4fdd0172a8c3f41a97e92465b2ac1867e1c10d82d7aeed3d26ee7a5d14df1754",
+    sha1="c012d284d480c5bc14b557fa314d97b1dd7615c1")
+
 #: virtio drivers loaded by /init when the kernel has them as modules, in dependency order.
 VIRTIO_MODULES = ("virtio", "virtio_ring", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
                   "virtio_pci", "failover", "net_failover", "virtio_net", "virtio_balloon")
@@ -130,10 +175,11 @@ WHAT_TO_DO = (
     "What to do, any one of:\n"
     "  - point LABKIT_LINUX_KERNEL at an x86-64 Linux kernel image (a bzImage such as "
     "/boot/vmlinuz-* copied from any Debian or Ubuntu machine);\n"
-    "  - on Debian/Ubuntu with network access: `sudo apt-get update` once, then run this again "
-    "(labkit downloads linux-image-cloud-amd64 with `apt-get download`, no root needed), or "
-    "download it yourself: `apt-get download linux-image-6.1.0-NN-cloud-amd64` and "
-    "`dpkg -x` it into images/linux-guest/;\n"
+    f"  - with HTTPS access to deb.debian.org or snapshot.debian.org (through https_proxy if "
+    f"there is one), run this again: labkit downloads the lab's kernel, Debian 12's "
+    f"{PINNED_KERNEL.package} ({PINNED_KERNEL.urls()[0]});\n"
+    "  - on Debian/Ubuntu, `sudo apt-get update` once lets labkit fall back to the "
+    "distribution's cloud kernel (`apt-get download`, no root needed);\n"
     "  - otherwise the lessons run without the Linux side: they say what they skipped and show "
     "cited figures instead.")
 
@@ -229,7 +275,7 @@ def bzimage_version(path: str | os.PathLike[str]) -> str | None:
     when the file is not one."""
     try:
         with open(path, "rb") as f:
-            head = f.read(0x4000)
+            head = f.read(0x10000)   # the string follows the setup code (0x44c0 in 6.1)
     except OSError:
         return None
     if len(head) < 0x210 or head[0x202:0x206] != b"HdrS":
@@ -254,7 +300,9 @@ def _kernel_at(path: Path, source: str, modules: Path | None = None) -> LinuxKer
 def _cached_kernel() -> LinuxKernel | None:
     folder = guest_dir()
     record = folder / "SOURCE.json"
-    for path in sorted(folder.glob("vmlinuz-*"), reverse=True):
+    pinned = f"vmlinuz-{PINNED_KERNEL.package[len('linux-image-'):]}"
+    for path in sorted(folder.glob("vmlinuz-*"), key=lambda p: (p.name == pinned, p.name),
+                       reverse=True):
         source = "images/linux-guest (cached)"
         with contextlib.suppress(OSError, ValueError):
             info = json.loads(record.read_text())
@@ -320,13 +368,76 @@ def find_kernel(fetch: bool = True) -> LinuxKernel:
         return LinuxKernel(found.path, found.version, found.source,
                            modules if modules.is_dir() else None)
     with _locked():
-        found = _cached_kernel() or _boot_kernel()
+        found = _cached_kernel()
+        pin_failed = ""
+        if found is None and fetch:
+            try:
+                found = _fetch_pinned_kernel()
+            except LinuxUnavailable as exc:
+                pin_failed = str(exc)
+        found = found or _boot_kernel()
         if found is not None:
             return found
         if not fetch:
             raise LinuxUnavailable("no Linux kernel in images/linux-guest/ or /boot, and "
                                    "downloading was not allowed.\n" + WHAT_TO_DO)
-        return _fetch_kernel()
+        return _fetch_kernel(pin_failed)
+
+
+# ------------------------------------------------------------------------------ the pinned kernel
+def _fetch_url(url: str, target: Path, pin: PinnedDeb, timeout: float = 60.0) -> str | None:
+    """Download ``url`` into ``target`` checking size and SHA-256; None when done, else why
+    not. urllib honours http_proxy/https_proxy."""
+    import urllib.error
+    import urllib.request
+
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    h = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
+            while chunk := resp.read(1 << 20):
+                h.update(chunk)
+                out.write(chunk)
+                if out.tell() > pin.size:
+                    break
+        size = tmp.stat().st_size
+        if size != pin.size or h.hexdigest() != pin.sha256:
+            return f"{url}: not the expected file ({size} bytes, sha256 {h.hexdigest()[:16]}...)"
+        os.replace(tmp, target)
+        return None
+    except (OSError, urllib.error.URLError, ValueError) as exc:
+        return f"{url}: {exc}"
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fetch_pinned_kernel() -> LinuxKernel:
+    """Download :data:`PINNED_KERNEL` and unpack it into ``images/linux-guest/`` (lock
+    held); raises :class:`LinuxUnavailable` saying which URLs failed."""
+    pin = PINNED_KERNEL
+    folder = guest_dir()
+    deb = folder / Path(pin.pool_path).name
+    errors = []
+    for url in pin.urls():
+        why = _fetch_url(url, deb, pin)
+        if why is None:
+            break
+        errors.append(why)
+    else:
+        raise LinuxUnavailable("could not download the lab's Linux kernel "
+                               f"{pin.package} {pin.version}: " + "; ".join(errors))
+    try:
+        kernel, modules = _unpack_kernel(deb, folder)
+    finally:
+        deb.unlink(missing_ok=True)
+    how = f"Debian 12's {pin.package} {pin.version}, the lab's pinned kernel"
+    _atomic_write(folder / "SOURCE.json", json.dumps(
+        {"kernel": kernel.name, "package": pin.package, "version": pin.version, "how": how,
+         "sha256": pin.sha256}, indent=2).encode() + b"\n")
+    found = _kernel_at(kernel, how + ", unpacked into images/linux-guest", modules)
+    if found is None:
+        raise LinuxUnavailable(f"{kernel} from {pin.package} is not a bzImage")
+    return found
 
 
 # ------------------------------------------------------------------------------ apt-get download
@@ -433,11 +544,13 @@ def _download(package: str, folder: Path) -> Path:
         return target
 
 
-def _fetch_kernel() -> LinuxKernel:
-    """Download and unpack a distribution kernel into ``images/linux-guest/`` (lock held)."""
+def _fetch_kernel(pin_failed: str = "") -> LinuxKernel:
+    """Download and unpack the distribution's kernel into ``images/linux-guest/`` (lock
+    held): the fallback when the pinned kernel could not be had (``pin_failed`` says why)."""
+    note = f"{pin_failed}\n" if pin_failed else ""
     if shutil.which("apt-get") is None or shutil.which("apt-cache") is None:
-        raise LinuxUnavailable("no Linux kernel found and this is not a Debian/Ubuntu machine "
-                               "(no apt-get) to download one.\n" + WHAT_TO_DO)
+        raise LinuxUnavailable(f"{note}no Linux kernel found and this is not a Debian/Ubuntu "
+                               "machine (no apt-get) to download one.\n" + WHAT_TO_DO)
     folder = guest_dir()
     package = _resolve_kernel_package()
     if package is None and os.geteuid() == 0:
@@ -453,7 +566,8 @@ def _fetch_kernel() -> LinuxKernel:
     finally:
         deb.unlink(missing_ok=True)
     version = deb.name.split("_")[1] if deb.name.count("_") >= 2 else "?"
-    how = f"apt-get download {package} ({version.replace('%3a', ':')})"
+    how = (f"apt-get download {package} ({version.replace('%3a', ':')}), this distribution's "
+           "kernel, not the lab's pinned one")
     _atomic_write(folder / "SOURCE.json", json.dumps(
         {"kernel": kernel.name, "package": package, "version": version, "how": how},
         indent=2).encode() + b"\n")

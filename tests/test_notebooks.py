@@ -7,12 +7,19 @@ failing cell (number, first line, the error). The notebooks run with their solut
 every exercise check must pass: a ``[FAIL]`` in any output fails the test. The committed
 notebooks must carry no outputs (``scripts/strip_notebooks.py --check``).
 
+A cell that boots the Linux guest (:data:`BOOTS_LINUX`) gets :data:`LINUX_CELL_TIMEOUT`
+instead: it boots a general-purpose kernel under TCG, often under ``-icount``, once or twice,
+which is the comparison the lesson makes, and its time follows the host's load much more than
+a unikernel boot's. labkit boots the same pinned Debian 12 kernel on every machine, so the
+limit does not hide a slower kernel on some distribution.
+
 Run ``python tests/test_notebooks.py`` to print each notebook's time and its slowest cells.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,6 +31,16 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 CELL_TIMEOUT = 30       # seconds, nbgrader's default
 NOTEBOOK_BUDGET = 90    # seconds, top to bottom under TCG on 2 cores
+LINUX_CELL_TIMEOUT = 60  # seconds, for a cell that boots the Linux guest
+#: What a cell that boots the Linux guest calls (labkit.linux, labkit.lessons.linux_guest).
+BOOTS_LINUX = re.compile(r"\b(linux_boot_profile|linux_wall_time|linux_call_costs|run_linux|"
+                         r"linux_machine)\(|squeeze\(\"linux\"|linux=HAVE_LINUX")
+
+
+def cell_timeout(source: str, timeout: int = CELL_TIMEOUT) -> int:
+    """The limit for one cell: ``timeout``, or :data:`LINUX_CELL_TIMEOUT` (when larger) for
+    a cell that boots the Linux guest."""
+    return max(timeout, LINUX_CELL_TIMEOUT) if BOOTS_LINUX.search(source) else timeout
 
 
 @dataclass
@@ -32,6 +49,7 @@ class NotebookRun:
     seconds: float = 0.0
     cells: list[tuple[int, float, str]] = field(default_factory=list)   # (index, s, first line)
     outputs: list[str] = field(default_factory=list)
+    limits: dict[int, int] = field(default_factory=dict)                 # index -> s allowed
 
     def slowest(self, n: int = 3) -> list[tuple[int, float, str]]:
         return sorted(self.cells, key=lambda c: -c[1])[:n]
@@ -76,6 +94,7 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT) -> NotebookRun:
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            timeout_func=lambda cell: cell_timeout(cell.source, timeout),
                             record_timing=True, allow_errors=False,
                             resources={"metadata": {"path": str(path.parent)}})
     run = NotebookRun(path)
@@ -90,13 +109,16 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT) -> NotebookRun:
         failing = errors[0] if errors else (started[-1] if started else None)
         where = (f"cell {failing} ({_first_line(nb.cells[failing].source)!r})"
                  if failing is not None else "a cell")
-        kind = (f"took longer than {timeout} s" if isinstance(exc, CellTimeoutError)
+        limit = cell_timeout(nb.cells[failing].source, timeout) if failing is not None \
+            else timeout
+        kind = (f"took longer than {limit} s" if isinstance(exc, CellTimeoutError)
                 else "failed")
         raise AssertionError(f"{path.name}: {where} {kind}:\n{str(exc)[-2500:]}") from None
     run.seconds = time.perf_counter() - started
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             run.cells.append((i, _seconds(cell), _first_line(cell.source)))
+            run.limits[i] = cell_timeout(cell.source, timeout)
             run.outputs += [f"cell {i}: {t}" for t in _texts(cell)]
     return run
 
@@ -114,8 +136,8 @@ def test_notebook_runs_top_to_bottom(path: Path, linux: str, monkeypatch, tmp_pa
     failures = [o for o in run.outputs if "[FAIL]" in o]
     assert not failures, f"{path.name}: an exercise check failed with the solutions in:\n" + \
         "\n".join(f[:600] for f in failures)
-    slow = [c for c in run.cells if c[1] > CELL_TIMEOUT]
-    assert not slow, f"{path.name}: cells over {CELL_TIMEOUT} s: {slow}"
+    slow = [(*c, run.limits[c[0]]) for c in run.cells if c[1] > run.limits[c[0]]]
+    assert not slow, f"{path.name}: cells over their limit (index, s, line, limit): {slow}"
     assert run.seconds <= NOTEBOOK_BUDGET, (
         f"{path.name} took {run.seconds:.0f} s (budget {NOTEBOOK_BUDGET} s); slowest cells: "
         f"{run.slowest()}")

@@ -6,6 +6,7 @@ guest through :mod:`labkit.balloon`, and returns a plain dataclass. The views (t
 - :func:`measure_inflation`: time an inflation and a deflation, and QEMU's RSS around them;
 - :func:`oom_trial`: a guest shrunk by the host asks for memory, with and without deflate-on-oom;
 - :func:`squeeze`: the host asks a guest whose app has a full managed heap for memory;
+- :func:`unsafe_collection`: OSv's fault on purpose, a collection that slides the balloon object;
 - :func:`linux_status`: whether the Linux side of the comparison can run here.
 """
 
@@ -25,7 +26,8 @@ from ..events import BalloonEvent, Event
 from ..machine import Machine
 
 __all__ = ["InflationRun", "measure_inflation", "balloon_figures", "driver_wakeup", "OomTrial",
-           "oom_trial", "Squeeze", "squeeze", "linux_status"]
+           "oom_trial", "Squeeze", "squeeze", "UnsafeCollection", "unsafe_collection",
+           "linux_status"]
 
 
 @dataclass
@@ -249,6 +251,38 @@ async def squeeze(system: str = "unikernel", nbytes: int = 160 * MIB, memory: st
     return Squeeze(system, nbytes, max((x.host_balloon for x in seen), default=0), lent,
                    rss_before, seen[-1].rss if seen else rss_before, seconds, survived,
                    "" if survived else _what_killed(m.console.text))
+
+
+@dataclass
+class UnsafeCollection:
+    """``managed_heap unsafe`` run to its end: the stopped machine (console, events) and its
+    outcome; ``answered`` says whether the app replied to ``hog`` before the fault."""
+
+    machine: Machine
+    outcome: Any
+    answered: bool
+
+
+async def unsafe_collection(hog_mib: int = 32, young: int = 8, memory: str = "256M",
+                            timeout: float = 60.0) -> UnsafeCollection:
+    """Boot ``managed_heap unsafe`` (its balloon object an ordinary, unpinned object) with a
+    small young generation, ask it to hold ``hog_mib`` MiB, and wait for the end. The first
+    collection that compacts slides the balloon object over pages the kernel was lent and
+    faults (``memmove`` called from ``collect``). Whether that collection runs while ``hog``
+    is still allocating or just after its reply depends on the compiler (gcc 12: after, gcc
+    14: before), so either order is accepted; any other end is the caller's to judge."""
+    m = Machine("managed_heap", "unsafe", f"young={young}", memory=memory, balloon="on")
+    await m.start()
+    try:
+        await wait_console(m, r"(?m)^ready heap_bytes", timeout)
+        with contextlib.suppress(MachineStateError):   # it may stop before any reply
+            await send_command(m, f"hog {hog_mib}",
+                               rf"hog {hog_mib} held_bytes \d+|KERNEL PANIC", timeout)
+        outcome = await m.wait(timeout)
+    finally:
+        await m.close()
+    answered = re.search(rf"hog {hog_mib} held_bytes \d+", m.console.text) is not None
+    return UnsafeCollection(m, outcome, answered)
 
 
 def linux_status() -> tuple[bool, str]:

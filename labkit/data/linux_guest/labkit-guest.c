@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/io.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define COM2       0x2f8   // second UART: the machine channel
@@ -57,10 +58,15 @@ static void event(const char *fmt, ...)
     }
 }
 
+// Ending QEMU drops whatever the serial driver has not yet sent: fflush only hands the text
+// to the tty layer, which sends it to COM1 from interrupts later. tcdrain waits until the
+// UART has sent it all, the app's output included (it wrote to the same console).
 static void power_off(int v)
 {
     fflush(stdout);
     fflush(stderr);
+    tcdrain(STDOUT_FILENO);
+    tcdrain(STDERR_FILENO);
     if (have_ports)
         outb(v, EXIT_PORT);
     fprintf(stderr, "labkit-guest: no isa-debug-exit device (or no I/O port access)\n");
