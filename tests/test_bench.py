@@ -5,7 +5,6 @@ has the schema documented in docs/benchmarks.md."""
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import re
 import subprocess
