@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..events import NetDrops
@@ -20,11 +21,25 @@ from ..net.wire import Wire
 if TYPE_CHECKING:
     from ..machine import Machine
 
-__all__ = ["udp_burst", "flood", "drop_reasons", "curl"]
+__all__ = ["Burst", "udp_burst", "compare_bursts", "flood", "drop_reasons", "curl"]
 
 
-def udp_burst(wire: Wire, seconds: float, port: int = 7, size: int = 64) -> tuple[int, float]:
-    """UDP echoes one after another for ``seconds``; returns (echoes, median round trip in s)."""
+@dataclass(frozen=True)
+class Burst:
+    """Round trips of one UDP burst: how many, and the middle 95 % of them (in seconds)."""
+
+    count: int
+    low: float        # 2.5th percentile
+    median: float
+    high: float       # 97.5th percentile
+
+    def describe(self) -> str:
+        return (f"{self.count} echoes, round trip {self.low * 1e6:.0f}-{self.median * 1e6:.0f}-"
+                f"{self.high * 1e6:.0f} us (2.5 %-median-97.5 %)")
+
+
+def udp_burst(wire: Wire, seconds: float, port: int = 7, size: int = 64) -> Burst:
+    """UDP echoes one after another for ``seconds``; their round trips' spread."""
     rtts = []
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -32,7 +47,17 @@ def udp_burst(wire: Wire, seconds: float, port: int = 7, size: int = 64) -> tupl
         wire.udp(port, bytes([len(rtts) % 256]) * size, sport=42000)
         rtts.append(time.perf_counter() - t0)
     rtts.sort()
-    return len(rtts), rtts[len(rtts) // 2]
+    n = len(rtts)
+    return Burst(n, rtts[int(0.025 * (n - 1))], rtts[n // 2], rtts[int(0.975 * (n - 1))])
+
+
+def compare_bursts(a: Burst, b: Burst, names: tuple[str, str] = ("classic", "channels")) -> str:
+    """Which burst was faster, said only where the middle 95 % of the two do not overlap."""
+    if a.high < b.low or b.high < a.low:
+        fast, slow = (names[0], names[1]) if a.median < b.median else (names[1], names[0])
+        return f"{fast} was faster: the middle 95 % of its round trips lie below {slow}'s"
+    return ("no clear difference: the middle 95 % of the two bursts' round trips overlap "
+            f"({a.median * 1e6:.0f} against {b.median * 1e6:.0f} us at the median)")
 
 
 def flood(wire: Wire, count: int, seed: int = 0) -> dict[str, int]:
