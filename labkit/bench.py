@@ -166,9 +166,13 @@ class Comparison:
         rng = self.unikernel_range if guest == UNI else self.linux_range
         if value is None:
             return "-"
+
+        def num(v: float) -> str:
+            return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
         if rng is None:
-            return f"{value:,.4g}"
-        return f"{min(rng):,.4g}-{value:,.4g}-{max(rng):,.4g}"
+            return num(value)
+        return f"{num(min(rng))}-{num(value)}-{num(max(rng))}"
 
     def as_dict(self) -> dict:
         return {**asdict(self), "ratio": self.ratio, "winner": self.winner}
@@ -739,7 +743,9 @@ async def clients_figures(settings: BenchSettings, progress: Callable[[str], Non
                 + (f" (budget >= {budget:g}x)" if budget else ""))
         comps.append(Comparison(f"clients_{name.replace('/', '_').lower()}",
                                 result.labels[name], "clients", "req/s", "wall", v.get(UNI),
-                                v.get(LINUX), note, "higher"))
+                                v.get(LINUX), note, "higher",
+                                *(_range(result.samples[name][g]) if result.samples.get(name, {})
+                                  .get(g) else None for g in (UNI, LINUX))))
         if ratio:
             figs.append(Figure(f"{result.labels[name]}: unikernel / Linux", ratio, "x", "wall",
                                note, UNI, "clients"))
@@ -1066,6 +1072,10 @@ def format_markdown(result: BenchResult) -> str:
         u, lx, unit = _shown(c)
         lines.append(f"| {c.group} | {c.name} | {_fmt(u, unit)} | {_fmt(lx, unit)} | "
                      f"{_ratio(c.ratio)} | {unit} | {c.mode} | {c.winner or '-'} |")
+    spread = _spread_lines(result)
+    if spread:
+        lines += ["", spread[1][0].upper() + spread[1][1:], ""]
+        lines += [f"- {line.strip()}" for line in spread[2:]]
     if result.skipped:
         lines += ["", "Not measured in this run:", ""]
         lines += [f"- {'**failed** ' if sk.failed else ''}{sk.what}: {sk.why}"
