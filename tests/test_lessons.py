@@ -735,3 +735,37 @@ def test_check_iteration_cost_is_a_prediction_checked_by_a_run():
     one_call = lesson05.check_iteration_cost(costs["getpid_ticks_per_call"])
     assert not one_call.passed and "one call" in one_call.message, one_call
     assert not lesson05.check_iteration_cost("many").passed
+
+
+def test_drop_expectations_match_only_their_counters():
+    from labkit.lessons.netchannels import EXPECTED, KindDrops, matches
+    from labkit.net.malformed import KINDS
+
+    assert set(EXPECTED) == set(KINDS)          # every kind the flood sends is expected
+    assert matches(KindDrops("fragment", 100, {"frag": 100}))
+    assert not matches(KindDrops("fragment", 100, {"frag": 99}))          # one lost
+    assert not matches(KindDrops("fragment", 100, {"frag": 90, "proto": 10}))
+    assert matches(KindDrops("syn_flood", 100, {"tcp_backlog": 86}))      # some SYN-ACKed
+    assert not matches(KindDrops("oversized", 100, {"short": 1}))
+
+
+@boot
+async def test_each_broken_kind_lands_where_the_lesson_says():
+    """Lesson 03's flood, one kind at a time: every row of the table matches."""
+    import asyncio
+
+    import labkit
+    from labkit.lessons.netchannels import flood_by_kind, matches
+    from labkit.net import Wire
+
+    m = await labkit.Machine("netecho", net="wire",
+                             options={"net": "channels", "metrics": 100}).start()
+    try:
+        await m.console.wait_for("netecho:", 20)
+        with Wire.attach(m) as wire:
+            rows = await asyncio.to_thread(flood_by_kind, wire, m, 50, 1)
+            assert await asyncio.to_thread(wire.udp, 7, b"still here") == b"still here"
+        assert [r for r in rows if not matches(r)] == []
+        assert sum(r.counted for r in rows) > 0.8 * sum(r.sent for r in rows)
+    finally:
+        await m.close()
