@@ -769,3 +769,15 @@ async def test_each_broken_kind_lands_where_the_lesson_says():
         assert sum(r.counted for r in rows) > 0.8 * sum(r.sent for r in rows)
     finally:
         await m.close()
+
+
+@boot
+async def test_a_tuned_linux_boots_in_fewer_instructions():
+    """The fairer baseline of lesson 05 boots the same kernel, and saves a good share."""
+    from labkit import linux
+    from labkit.lessons.linux_guest import tuned_linux_boot
+
+    _linux_or_skip()
+    stock = await linux.run_linux("hello", icount=0, timeout=120)
+    tuned = await tuned_linux_boot(timeout=120)
+    assert 0 < tuned < 0.8 * stock.events.milestones["app_exec"].tsc
