@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Checks of lesson 05-unikernel-vs-linux.
 
-Every check measures what it needs itself, on both guests, under ``-icount shift=0`` (exact
-instruction counts, the same on every machine). Each needs a Linux guest that is already on
+Every check measures what it needs itself, under ``-icount shift=0`` (exact instruction
+counts, the same on every machine), and none takes a figure the student's program prints on
+trust: the guests' own stamps bound it. Exercises 1 to 3 need a Linux guest that is already on
 this machine (``labkit.linux.prepare()`` fetched it; a check never downloads): where there is
 none, the check says so and counts for nothing either way (0 of 0 points). Exercise 4 changes
 the unikernel alone and needs no Linux guest.
