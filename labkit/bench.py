@@ -178,6 +178,15 @@ class Comparison:
         return {**asdict(self), "ratio": self.ratio, "winner": self.winner}
 
 
+def _comparison(d: dict[str, Any]) -> Comparison:
+    """A :class:`Comparison` from its JSON form (ranges come back as lists)."""
+    fields: dict[str, Any] = {k: v for k, v in d.items() if k not in ("ratio", "winner")}
+    for key in ("unikernel_range", "linux_range"):
+        if fields.get(key) is not None:
+            fields[key] = tuple(fields[key])
+    return Comparison(**fields)
+
+
 @dataclass(frozen=True)
 class Skipped:
     """A part of the suite that did not run (``failed`` False: not available here)."""
@@ -229,10 +238,7 @@ class BenchResult:
         known = {"schema", "comparisons", "figures", "skipped", "raw"}
         return cls(info={k: v for k, v in d.items() if k not in known},
                    figures=[Figure(**f) for f in d.get("figures", [])],
-                   comparisons=[Comparison(**{k: (tuple(v) if k.endswith("_range") and v
-                                                  else v) for k, v in c.items()
-                                              if k not in ("ratio", "winner")})
-                                for c in d.get("comparisons", [])],
+                   comparisons=[_comparison(c) for c in d.get("comparisons", [])],
                    skipped=[Skipped(**s) for s in d.get("skipped", [])],
                    raw=d.get("raw", {}))
 

@@ -29,7 +29,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 TOP_KEYS = {"schema", "command", "started", "duration_s", "host", "qemu", "settings", "guests",
             "comparisons", "figures", "skipped", "raw"}
 COMPARISON_KEYS = {"key", "name", "group", "unit", "mode", "unikernel", "linux", "ratio",
-                   "winner", "better", "note"}
+                   "winner", "better", "note", "unikernel_range", "linux_range"}
 FIGURE_KEYS = {"name", "value", "unit", "mode", "note", "guest", "group"}
 MODES = {"size", "icount", "wall", "boot", "host"}
 

@@ -74,7 +74,7 @@ def check_iteration_cost(answer: float, tolerance: float = 0.10) -> CheckResult:
     except (TypeError, ValueError):
         return failed(name, f"give a number of instructions per step of N, not {answer!r}")
 
-    async def both() -> tuple[Any, Any]:
+    async def both() -> list[Any]:
         return await asyncio.gather(*(
             linux.run_linux("syscall_bench", str(n), icount=0, timeout=120)
             for n in ITERATION_SIZES))

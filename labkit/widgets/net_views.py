@@ -144,7 +144,7 @@ def drops_table(rows: Sequence[KindDrops]) -> Table:
     drop counters counted, and whether the two agree."""
     from ..lessons.netchannels import EXPECTED, matches
 
-    out = []
+    out: list[Sequence[str]] = []
     for r in rows:
         want = EXPECTED.get(r.kind)
         expected = ("?" if want is None else ("all: " if want.all else "some: ")
