@@ -59,7 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,9 @@ class Comparison:
     linux: float | None
     note: str = ""
     better: str = "lower"    # or "higher" (requests per second, a fraction given back)
+    #: (min, max) over the runs behind a wall-clock median; None where it was not kept.
+    unikernel_range: tuple[float, float] | None = None
+    linux_range: tuple[float, float] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -142,16 +145,46 @@ class Comparison:
 
     @property
     def winner(self) -> str | None:
-        """``"unikernel"``, ``"linux"``, ``"tie"`` (within 5 %), or None."""
+        """``"unikernel"``, ``"linux"``, ``"tie"`` (exact figures within 5 %), ``"no clear
+        difference"`` (a wall-clock figure whose two min-max ranges overlap, or were not
+        kept), or None. Wall-clock medians alone never name a winner."""
         r = self.ratio
         if r is None:
             return None
-        if abs(r - 1) <= 0.05:
+        if self.mode == "wall":
+            a, b = self.unikernel_range, self.linux_range
+            if a is None or b is None or (min(b) <= max(a) and min(a) <= max(b)):
+                return "no clear difference"
+        elif abs(r - 1) <= 0.05:
             return "tie"
         return UNI if (r > 1) == (self.better == "lower") else LINUX
 
+    def spread(self, guest: str) -> str:
+        """``min-median-max`` of ``guest``'s figure, or just the median where no range was
+        kept."""
+        value = self.unikernel if guest == UNI else self.linux
+        rng = self.unikernel_range if guest == UNI else self.linux_range
+        if value is None:
+            return "-"
+
+        def num(v: float) -> str:
+            return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+        if rng is None:
+            return num(value)
+        return f"{num(min(rng))}-{num(value)}-{num(max(rng))}"
+
     def as_dict(self) -> dict:
         return {**asdict(self), "ratio": self.ratio, "winner": self.winner}
+
+
+def _comparison(d: dict[str, Any]) -> Comparison:
+    """A :class:`Comparison` from its JSON form (ranges come back as lists)."""
+    fields: dict[str, Any] = {k: v for k, v in d.items() if k not in ("ratio", "winner")}
+    for key in ("unikernel_range", "linux_range"):
+        if fields.get(key) is not None:
+            fields[key] = tuple(fields[key])
+    return Comparison(**fields)
 
 
 @dataclass(frozen=True)
@@ -205,9 +238,7 @@ class BenchResult:
         known = {"schema", "comparisons", "figures", "skipped", "raw"}
         return cls(info={k: v for k, v in d.items() if k not in known},
                    figures=[Figure(**f) for f in d.get("figures", [])],
-                   comparisons=[Comparison(**{k: v for k, v in c.items()
-                                              if k not in ("ratio", "winner")})
-                                for c in d.get("comparisons", [])],
+                   comparisons=[_comparison(c) for c in d.get("comparisons", [])],
                    skipped=[Skipped(**s) for s in d.get("skipped", [])],
                    raw=d.get("raw", {}))
 
@@ -516,6 +547,12 @@ async def _timed_boot(guests: Guests, guest: str | None, app: str | None) -> tup
     return seen["t"] - m.started_at, m.wall_time
 
 
+def _range(values: Iterable[float]) -> tuple[float, float]:
+    """(min, max) of a wall-clock figure's runs."""
+    v = list(values)
+    return (min(v), max(v))
+
+
 async def wall_boot(guests: Guests, runs: int, app: str = "hello"
                     ) -> tuple[list[Figure], list[Comparison], dict[str, Any]]:
     """Interleaved runs (floor, unikernel, Linux, floor, ...) so that drift on a shared host
@@ -542,10 +579,12 @@ async def wall_boot(guests: Guests, runs: int, app: str = "hello"
            "floor_exit_ms": [s[1] * 1000 for s in samples["None"]],
            **{f"{g}_app_start_ms": [s[0] * 1000 for s in samples[g]] for g in start},
            **{f"{g}_exit_ms": [s[1] * 1000 for s in samples[g]] for g in start}}
+    span = {g: _range(s[0] / floor_start for s in samples[g]) for g in start}
     comps = [Comparison("boot_wall_ratio", "QEMU start -> app start, x floor", "boot", "x floor",
                         "wall", start[UNI] / floor_start,
                         start[LINUX] / floor_start if LINUX in start else None,
-                        f"median of {runs} under TCG, over the floor of the same run")]
+                        f"median of {runs} under TCG, over the floor of the same run",
+                        unikernel_range=span[UNI], linux_range=span.get(LINUX))]
     return figs, comps, raw
 
 
@@ -670,15 +709,17 @@ async def net_figures(guests: Guests, settings: BenchSettings
                 linux_rps = await _linux_http_rate(guests, 500 // scale)
         except LabkitError as exc:
             skipped.append(Skipped("net on Linux", str(exc), failed=True))
-    for path in result.udp_rtt_us:
+    for path in result.udp_rtt_us:          # Linux has one path: shown once, on classic
         comps.append(Comparison(f"udp_rtt_{path}", f"UDP echo round trip (net={path})", "net",
-                                "us", "wall", result.udp_rtt_us[path], linux_rtt,
+                                "us", "wall", result.udp_rtt_us[path],
+                                linux_rtt if path == "classic" else None,
                                 "median; the ratio carries over between hosts, microseconds "
                                 "do not"))
     for path in result.http_rps:
         comps.append(Comparison(f"http_rps_{path}",
                                 f"HTTP requests/s, Python client (net={path})", "net", "req/s",
-                                "wall", result.http_rps[path], linux_rps,
+                                "wall", result.http_rps[path],
+                                linux_rps if path == "classic" else None,
                                 "keep-alive, one connection, through hostfwd; the client "
                                 "is the bottleneck (see the clients group)", "higher"))
     skipped.append(Skipped("instructions per packet on Linux",
@@ -708,7 +749,9 @@ async def clients_figures(settings: BenchSettings, progress: Callable[[str], Non
                 + (f" (budget >= {budget:g}x)" if budget else ""))
         comps.append(Comparison(f"clients_{name.replace('/', '_').lower()}",
                                 result.labels[name], "clients", "req/s", "wall", v.get(UNI),
-                                v.get(LINUX), note, "higher"))
+                                v.get(LINUX), note, "higher",
+                                *(_range(result.samples[name][g]) if result.samples.get(name, {})
+                                  .get(g) else None for g in (UNI, LINUX))))
         if ratio:
             figs.append(Figure(f"{result.labels[name]}: unikernel / Linux", ratio, "x", "wall",
                                note, UNI, "clients"))
@@ -774,12 +817,17 @@ async def balloon_figures(guests: Guests, settings: BenchSettings
         for g in who:
             samples[g].append(await _inflate_pair(guests, g, mib))
     med = {g: [statistics.median(s[i] for s in samples[g]) for i in range(3)] for g in who}
+    span = {g: [_range(s[i] for s in samples[g]) for i in range(2)] for g in who}
     comps = [
         Comparison("balloon_inflate", f"inflate {mib} MiB", "balloon", "s", "wall",
                    med[UNI][0], med[LINUX][0] if LINUX in med else None,
-                   f"QMP balloon until query-balloon reaches the target, median of {runs}"),
+                   f"QMP balloon until query-balloon reaches the target, median of {runs}",
+                   unikernel_range=span[UNI][0],
+                   linux_range=span[LINUX][0] if LINUX in span else None),
         Comparison("balloon_deflate", f"deflate {mib} MiB", "balloon", "s", "wall",
-                   med[UNI][1], med[LINUX][1] if LINUX in med else None, "back to full size"),
+                   med[UNI][1], med[LINUX][1] if LINUX in med else None, "back to full size",
+                   unikernel_range=span[UNI][1],
+                   linux_range=span[LINUX][1] if LINUX in span else None),
         Comparison("balloon_rss_fraction", f"{mib} MiB ballooned leaving QEMU's RSS",
                    "balloon", "fraction", "host", med[UNI][2],
                    med[LINUX][2] if LINUX in med else None,
@@ -983,6 +1031,7 @@ def format_result(result: BenchResult, details: bool = True) -> str:
         ratio = _ratio(c.ratio)
         lines.append(f"{c.group:<8}{c.name:<{width}}  {_fmt(u, unit):>14}  {_fmt(lx, unit):>14}"
                      f"  {ratio:>9}  {unit:<14}  {c.mode:<6}  {c.winner or '-'}")
+    lines += _spread_lines(result)
     if details and result.figures:
         lines += ["", "Every figure (wall-time figures are ratios; seconds are in the JSON's raw):",
                   format_table(result.figures)]
@@ -993,6 +1042,18 @@ def format_result(result: BenchResult, details: bool = True) -> str:
     if "duration_s" in info:
         lines += ["", f"({info['duration_s']:.0f} s)"]
     return "\n".join(lines)
+
+
+def _spread_lines(result: BenchResult) -> list[str]:
+    """The wall rows' min-median-max, and the rule that names their winners."""
+    wall = [c for c in result.comparisons if c.mode == "wall"]
+    if not wall:
+        return []
+    out = ["", "wall rows, min-median-max over the runs (a winner is named only where the two "
+               "ranges do not overlap; a median alone names none):"]
+    for c in wall:
+        out.append(f"  {c.name}: unikernel {c.spread(UNI)}, Linux {c.spread(LINUX)}")
+    return out
 
 
 MD_BEGIN, MD_END = "<!-- labkit bench: begin -->", "<!-- labkit bench: end -->"
@@ -1017,6 +1078,10 @@ def format_markdown(result: BenchResult) -> str:
         u, lx, unit = _shown(c)
         lines.append(f"| {c.group} | {c.name} | {_fmt(u, unit)} | {_fmt(lx, unit)} | "
                      f"{_ratio(c.ratio)} | {unit} | {c.mode} | {c.winner or '-'} |")
+    spread = _spread_lines(result)
+    if spread:
+        lines += ["", spread[1][0].upper() + spread[1][1:], ""]
+        lines += [f"- {line.strip()}" for line in spread[2:]]
     if result.skipped:
         lines += ["", "Not measured in this run:", ""]
         lines += [f"- {'**failed** ' if sk.failed else ''}{sk.what}: {sk.why}"

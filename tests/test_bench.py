@@ -4,6 +4,7 @@ has the schema documented in docs/benchmarks.md."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -28,7 +29,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 TOP_KEYS = {"schema", "command", "started", "duration_s", "host", "qemu", "settings", "guests",
             "comparisons", "figures", "skipped", "raw"}
 COMPARISON_KEYS = {"key", "name", "group", "unit", "mode", "unikernel", "linux", "ratio",
-                   "winner", "better", "note"}
+                   "winner", "better", "note", "unikernel_range", "linux_range"}
 FIGURE_KEYS = {"name", "value", "unit", "mode", "note", "guest", "group"}
 MODES = {"size", "icount", "wall", "boot", "host"}
 
@@ -54,7 +55,15 @@ def test_comparison_ratio_and_winner():
     r = sample()
     getpid = r.comparison("getpid_instructions")
     assert getpid.ratio == pytest.approx(73.8) and getpid.winner == "unikernel"
-    assert r.comparison("http_rps_classic").winner == "unikernel"      # higher is better
+    # a wall-clock median alone names no winner; ranges that do not overlap do
+    assert r.comparison("http_rps_classic").winner == "no clear difference"
+    apart = Comparison("x", "x", "net", "req/s", "wall", 1200, 450, better="higher",
+                       unikernel_range=(1100, 1300), linux_range=(400, 500))
+    assert apart.winner == "unikernel" and apart.spread("unikernel") == "1,100-1,200-1,300"
+    overlap = dataclasses.replace(apart, linux_range=(400, 1150))
+    assert overlap.winner == "no clear difference"
+    assert Comparison("x", "x", "g", "x", "wall", 1.0, 1.01, unikernel_range=(0.9, 1.1),
+                      linux_range=(0.95, 1.2)).winner == "no clear difference"
     assert r.comparison("udp_rtt_classic").ratio is None
     assert Comparison("x", "x", "g", "u", "icount", 100, 102).winner == "tie"
     assert Comparison("x", "x", "g", "u", "icount", 100, 50).winner == "linux"

@@ -654,3 +654,130 @@ async def test_disassembly_window_shows_instructions_before_the_pc():
         assert insns[0].address < pc < insns[-1].address
     finally:
         await m.close()
+
+
+# ------------------------------------------------------------------------ lessons 03-05 checks
+UPPER_STARTER = """
+    #include <sys/socket.h>
+    int main(void) { return 0; }
+"""
+
+
+@boot
+def test_check_upper_says_a_server_must_loop(tmp_path):
+    """The starter returns from main: the feedback says so, not that a socket vanished."""
+    from labkit.exercises import lesson03
+
+    result = lesson03.check_upper(write(tmp_path, "upper.c", UPPER_STARTER))
+    assert not result.passed and "exited" in result.message and "loop" in result.message, result
+    assert "Errno" not in result.message
+
+
+def _linux_or_skip() -> None:
+    from labkit import linux
+
+    ok, why = linux.availability(fetch=False)
+    if not ok:
+        pytest.skip("no Linux guest here: " + why.splitlines()[0])
+
+
+SPIN = """
+    #include <stdint.h>
+    #include <stdio.h>
+    static inline uint64_t tsc(void)
+    {
+        uint32_t lo, hi;
+        __asm__ volatile("lfence\\n\\trdtsc\\n\\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
+        return ((uint64_t)hi << 32) | lo;
+    }
+    int main(void)
+    {
+        uint64_t t0 = tsc(), x = 1;
+        for (int i = 0; i < 1000000; i++)
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t t1 = tsc();
+        printf("result %llu\\nticks %llu\\n", (unsigned long long)(x & 0xffff),
+               (unsigned long long)(t1 - t0));
+        return 0;
+    }
+"""
+
+
+@boot
+def test_check_compute_parity_is_not_fooled_by_a_printed_figure(tmp_path):
+    """The solution passes; a program that prints the same figure on both guests fails, since
+    the guests' own stamps show the app ran far fewer instructions than it claims."""
+    from labkit.exercises import lesson05
+
+    _linux_or_skip()
+    right = lesson05.check_compute_parity(write(tmp_path, "spin.c", SPIN))
+    assert right.passed, right
+    printed = write(tmp_path, "fake.c", '#include <stdio.h>\n'
+                    'int main(void) { printf("ticks 5000000\\n"); return 0; }\n')
+    fake = lesson05.check_compute_parity(printed)
+    assert fake.points == 0 and "stamps" in fake.message, fake
+
+
+@boot
+def test_check_iteration_cost_is_a_prediction_checked_by_a_run():
+    """Three loops per step of N: the per-call figures plus the loops pass; one call alone,
+    or the getpid ratio of the page's table, does not."""
+    from labkit import bench, linux
+    from labkit.exercises import lesson05
+    from labkit.exercises._run import run_async
+
+    _linux_or_skip()
+    costs = bench._costs(run_async(linux.run_linux("syscall_bench", "2000", icount=0,
+                                                   timeout=120), timeout=None))
+    predicted = (3 * costs["loop_ticks_per_iter"] + costs["getpid_ticks_per_call"]
+                 + costs["write_ticks_per_call"])
+    assert lesson05.check_iteration_cost(predicted).passed
+    one_call = lesson05.check_iteration_cost(costs["getpid_ticks_per_call"])
+    assert not one_call.passed and "one call" in one_call.message, one_call
+    assert not lesson05.check_iteration_cost("many").passed
+
+
+def test_drop_expectations_match_only_their_counters():
+    from labkit.lessons.netchannels import EXPECTED, KindDrops, matches
+    from labkit.net.malformed import KINDS
+
+    assert set(EXPECTED) == set(KINDS)          # every kind the flood sends is expected
+    assert matches(KindDrops("fragment", 100, {"frag": 100}))
+    assert not matches(KindDrops("fragment", 100, {"frag": 99}))          # one lost
+    assert not matches(KindDrops("fragment", 100, {"frag": 90, "proto": 10}))
+    assert matches(KindDrops("syn_flood", 100, {"tcp_backlog": 86}))      # some SYN-ACKed
+    assert not matches(KindDrops("oversized", 100, {"short": 1}))
+
+
+@boot
+async def test_each_broken_kind_lands_where_the_lesson_says():
+    """Lesson 03's flood, one kind at a time: every row of the table matches."""
+    import asyncio
+
+    import labkit
+    from labkit.lessons.netchannels import flood_by_kind, matches
+    from labkit.net import Wire
+
+    m = await labkit.Machine("netecho", net="wire",
+                             options={"net": "channels", "metrics": 100}).start()
+    try:
+        await m.console.wait_for("netecho:", 20)
+        with Wire.attach(m) as wire:
+            rows = await asyncio.to_thread(flood_by_kind, wire, m, 50, 1)
+            assert await asyncio.to_thread(wire.udp, 7, b"still here") == b"still here"
+        assert [r for r in rows if not matches(r)] == []
+        assert sum(r.counted for r in rows) > 0.8 * sum(r.sent for r in rows)
+    finally:
+        await m.close()
+
+
+@boot
+async def test_a_tuned_linux_boots_in_fewer_instructions():
+    """The fairer baseline of lesson 05 boots the same kernel, and saves a good share."""
+    from labkit import linux
+    from labkit.lessons.linux_guest import tuned_linux_boot
+
+    _linux_or_skip()
+    stock = await linux.run_linux("hello", icount=0, timeout=120)
+    tuned = await tuned_linux_boot(timeout=120)
+    assert 0 < tuned < 0.8 * stock.events.milestones["app_exec"].tsc

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: MIT
 // The first app: greets, lists its arguments, prints a double, and exits
 // with the status given as its first argument (default 0): `hello 3` -> 3.
+// The same source builds for Linux (lesson 05); the greeting says where it ran.
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifdef __unikernel__
+#define WHERE "the unikernel"
+#else
+#define WHERE "Linux"
+#endif
+
 int main(int argc, char **argv)
 {
-    printf("Hello from the unikernel!\n");
+    printf("Hello from " WHERE "!\n");
     printf("argc = %d\n", argc);
     for (int i = 0; i < argc; i++)
         printf("argv[%d] = \"%s\"\n", i, argv[i]);

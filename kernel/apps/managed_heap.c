@@ -39,6 +39,8 @@
 //   rate     MiB the mutator allocates per second (default 16)
 //   young    collect after this many MiB allocated (default 32)
 //   seconds  run this long, check, and exit (default 0: until "quit")
+// On Linux each collection gives the heap's free pages back (madvise), so the
+// host balloon can take them.
 // Commands on stdin, one a line: hog MIB | gc | check | stats | quit.
 // Prints "ready" when running, and "name value" lines for stats.
 #include <pthread.h>
@@ -213,10 +215,26 @@ static void compact(void)
     heap.top = cursor;
 }
 
+#ifndef __unikernel__
+// On Linux, hand the free space a collection left back to the kernel, as a JVM
+// uncommits heap after a collection (JEP 346): the pages stay mapped and read
+// as zero when touched again. (In the unikernel the heap balloon lends it.)
+static void release_free_space(void)
+{
+    uintptr_t from = round_up((uintptr_t)heap.top, PAGE);
+    uintptr_t to = (uintptr_t)heap.limit & ~(PAGE - 1);
+    if (to > from)
+        madvise((void *)from, to - from, MADV_DONTNEED);
+}
+#endif
+
 static void collect(void)
 {
     mark_all();
     compact();
+#ifndef __unikernel__
+    release_free_space();
+#endif
     for (unsigned i = 0; i < heap.nballoons; i++)
         heap.obj[heap.balloons[i]].flags &= ~F_MARK;
     heap.collections++;

@@ -31,12 +31,17 @@ TRAFFIC = (("ping", 10), ("udp to port 7 (bound)", 20), ("udp to port 4444 (unbo
 
 
 async def _with_netecho(path: str, work: Any, app: str = "netecho", initrd: Any = None,
-                        ready: str = "netecho:") -> tuple[Any, Any]:
-    """Boots ``app`` on the wire, runs ``work(wire)`` in a thread, returns (result, machine)."""
+                        ready: str = "netecho:", seen: list[Any] | None = None
+                        ) -> tuple[Any, Any]:
+    """Boots ``app`` on the wire, runs ``work(wire)`` in a thread, returns (result, machine).
+    The machine is also appended to ``seen``, so a caller can look at it when ``work``
+    raises."""
     from ..machine import Machine
     from ..net import Wire
 
     m = Machine(app, initrd=initrd, net="wire", options={"net": path, "metrics": 50})
+    if seen is not None:
+        seen.append(m)
     await m.start()
     try:
         await m.console.wait_for(ready, 20)
@@ -193,14 +198,30 @@ def _upper_verdict(name: str, src: Path, out: str) -> CheckResult:
         return out
 
     for path in ("classic", "channels"):
+        seen: list[Any] = []
         try:
             got, _ = run_async(_with_netecho(path, ask, app=app.name, initrd=app.archive,
-                                             ready="net:"))
+                                             ready="net:", seen=seen))
         except Exception as exc:  # noqa: BLE001
-            return failed(name, f"on net={path} the server did not answer: {exc}")
+            return failed(name, _why_no_answer(path, seen, exc))
         if got != [w.upper() for w in words]:
             return failed(name, f"on net={path} it answered {got}, not the upper-case text")
     return passed(name, "it answers in upper case on both receive paths")
+
+
+def _why_no_answer(path: str, seen: list[Any], exc: Exception) -> str:
+    """Feedback when the server did not answer: most often, the app returned from main."""
+    m = seen[0] if seen else None
+    exit_event = getattr(getattr(m, "events", None), "exit", None)
+    panic = getattr(getattr(m, "events", None), "panic", None)
+    if panic is not None:
+        return f"on net={path} the kernel panicked: {panic.describe().splitlines()[0]}"
+    if exit_event is not None:
+        status = getattr(exit_event, "status", None)
+        return (f"on net={path} your app exited (status {status}) before it answered: main "
+                "returned, and with it the whole machine. A server must loop: receive a "
+                "datagram, answer it, and wait for the next one, never returning from main")
+    return f"on net={path} the server did not answer: {exc}"
 
 
 @exercise("lesson03", 5, "a classifier rule (kernel)", ("my_edit",), boots=True, points=2)

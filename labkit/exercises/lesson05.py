@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Checks of lesson 05-unikernel-vs-linux.
 
-Every check measures what it needs itself, on both guests, under ``-icount shift=0`` (exact
-instruction counts, the same on every machine). Each needs a Linux guest that is already on
+Every check measures what it needs itself, under ``-icount shift=0`` (exact instruction
+counts, the same on every machine), and none takes a figure the student's program prints on
+trust: the guests' own stamps bound it. Exercises 1 to 3 need a Linux guest that is already on
 this machine (``labkit.linux.prepare()`` fetched it; a check never downloads): where there is
 none, the check says so and counts for nothing either way (0 of 0 points). Exercise 4 changes
 the unikernel alone and needs no Linux guest.
@@ -20,7 +21,7 @@ from ._run import name_values, run_async, try_app
 if TYPE_CHECKING:
     from ..machine import Machine
 
-__all__ = ["check_syscall_ratio", "check_crypto_share", "check_compute_parity",
+__all__ = ["check_iteration_cost", "ITERATION_SIZES", "check_crypto_share", "check_compute_parity",
            "check_counted_getpid", "COUNT_PROBE", "GETPID_BUDGET"]
 
 
@@ -40,12 +41,29 @@ def _ticks(machine: Machine, key: str) -> float | None:
     return float(value) if value is not None else None
 
 
-@exercise("lesson05", 1, "the price of a system call", ("answer_ratio",), boots=False)
-def check_syscall_ratio(answer: float, tolerance: float = 0.10) -> CheckResult:
-    """Exercise 1: how many times more instructions one ``getpid()`` costs on Linux than on
-    the unikernel (``syscall_bench 2000``, both under icount), within ``tolerance`` (10 %)."""
+#: The two sizes exercise 1's check runs ``syscall_bench`` with on Linux.
+ITERATION_SIZES = (2000, 6000)
+
+
+def _app_span(machine: Any) -> int | None:
+    """Instructions from the app's start (``app_main`` on the unikernel, ``app_exec`` on
+    Linux) to its exit, from the guest's COM2 stamps of a run under icount."""
+    events = machine.events
+    start = events.milestones.get("app_main") or events.milestones.get("app_exec")
+    end = events.exit
+    if start is None or end is None or end.tsc is None:
+        return None
+    return end.tsc - start.tsc
+
+
+@exercise("lesson05", 1, "what one more iteration costs", ("answer_per_n",), boots=False)
+def check_iteration_cost(answer: float, tolerance: float = 0.10) -> CheckResult:
+    """Exercise 1, a prediction checked by a run: by how many instructions does the whole
+    ``syscall_bench`` app on Linux grow when its argument N grows by one? (Read its source:
+    every step of N runs three timed loops.) The check boots it on Linux under icount with the
+    two sizes of :data:`ITERATION_SIZES` and divides the difference of the guest's own stamps
+    (``app_exec`` to ``exit``) by the difference of N; within ``tolerance`` (10 %)."""
     from .. import linux
-    from ..machine import run
 
     name = current().label
     skip = _no_linux(name)
@@ -54,26 +72,31 @@ def check_syscall_ratio(answer: float, tolerance: float = 0.10) -> CheckResult:
     try:
         value = float(answer)
     except (TypeError, ValueError):
-        return failed(name, f"give a number (Linux instructions / unikernel instructions), "
-                            f"not {answer!r}")
+        return failed(name, f"give a number of instructions per step of N, not {answer!r}")
 
-    async def both() -> tuple[Any, Any]:
-        return await asyncio.gather(
-            run("syscall_bench", "2000", icount=0, timeout=60),
-            linux.run_linux("syscall_bench", "2000", icount=0, timeout=90))
+    async def both() -> list[Any]:
+        return await asyncio.gather(*(
+            linux.run_linux("syscall_bench", str(n), icount=0, timeout=120)
+            for n in ITERATION_SIZES))
 
-    uni, lin = run_async(both(), timeout=None)
-    u, x = _ticks(uni, "getpid_ticks_per_call"), _ticks(lin, "getpid_ticks_per_call")
-    if not u or x is None:
-        return failed(name, "syscall_bench did not report getpid_ticks_per_call on both guests")
-    ratio = x / u
-    if abs(value - ratio) <= tolerance * ratio:
-        return passed(name, f"yes: {x:.0f} instructions on Linux against {u:.0f} on the "
-                            f"unikernel, x{ratio:.1f}")
-    hint = " (did you divide the other way round?)" if value and abs(1 / value - ratio) <= (
-        tolerance * ratio) else ""
-    return failed(name, f"{value:g} is not within {tolerance:.0%} of the ratio measured "
-                        f"here{hint}")
+    small, large = run_async(both(), timeout=None)
+    spans = [_app_span(m) for m in (small, large)]
+    if None in spans:
+        return failed(name, "a Linux run of syscall_bench did not exit normally: ask your "
+                            "teacher")
+    per_n = (spans[1] - spans[0]) / (ITERATION_SIZES[1] - ITERATION_SIZES[0])  # type: ignore[operator]
+    values = name_values(large.console.text)
+    getpid, write = values.get("getpid_ticks_per_call"), values.get("write_ticks_per_call")
+    if abs(value - per_n) <= tolerance * per_n:
+        return passed(name, f"yes: {per_n:,.0f} instructions per step of N on Linux: the empty "
+                            f"loop, getpid() ({getpid}) and write() ({write}), each with its "
+                            "loop around it")
+    hint = ""
+    if any(v and abs(value - v) <= tolerance * v for v in (getpid, write)):
+        hint = (" (that is one call: what else does one step of N run? Read main in "
+                "kernel/apps/syscall_bench.c)")
+    return failed(name, f"{value:,.0f} is not within {tolerance:.0%} of what the guest's stamps "
+                        f"show here{hint}")
 
 
 @exercise("lesson05", 2, "what Linux does while it boots", ("answer_share",), boots=False)
@@ -118,7 +141,10 @@ def check_compute_parity(source: str | os.PathLike[str], tolerance: float = 0.05
     """Exercise 3: a compute-bound C program that prints ``ticks N`` (the TSC around its
     loop) runs the same number of instructions on both guests. Booted on both under icount:
     1 point if it prints ``ticks`` at least ``least`` on both, 1 if the two agree within
-    ``tolerance``."""
+    ``tolerance``.
+
+    The printed figure is not taken on trust: the guests' own stamps (the app's start to its
+    exit) must show at least as many instructions as the app claims its loop took."""
     from .. import linux
     from ..build import compile_app
     from ..errors import LabkitError
@@ -147,6 +173,14 @@ def check_compute_parity(source: str | os.PathLike[str], tolerance: float = 0.05
         return failed(name, "no 'ticks N' line on "
                       + " and ".join(g for g, v in (("the unikernel", u), ("Linux", x))
                                      if v is None), 2)
+    ran = {"the unikernel": _app_span(uni), "Linux": _app_span(lin)}
+    short = [f"on {guest} the whole app ran " + ("no counted" if n is None else f"{n:,}")
+             + " instructions" for (guest, n), claim in zip(ran.items(), (u, x), strict=True)
+             if n is None or n < claim]
+    if short:
+        return failed(name, "the kernel's stamps say the app did less than it reports: "
+                            + "; ".join(short) + f" (it prints ticks {u:,.0f} and {x:,.0f}). "
+                            "Time the loop with rdtsc, do not print a number", 2)
     points, notes = 0, [f"unikernel {u:,.0f}, Linux {x:,.0f} instructions"]
     if min(u, x) >= least:
         points += 1

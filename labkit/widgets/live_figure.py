@@ -63,13 +63,23 @@ class LiveFigure:
                 self.redraw()
             await asyncio.sleep(self.period)
 
+    def snapshot_html(self) -> str:
+        """The figure as it is now, as an inline PNG: what a static export keeps."""
+        import base64
+
+        png = io.BytesIO()
+        self.fig.savefig(png, format="png")
+        data = base64.b64encode(png.getvalue()).decode()
+        return f'<img src="data:image/png;base64,{data}" alt="live figure, last picture"/>'
+
     def show(self) -> LiveFigure:
-        """Display the widget (in a notebook) with the figure as it is now."""
+        """Display the widget (in a notebook) with the figure as it is now; when the cell
+        ends, its last picture is saved with it for readers without a kernel."""
         if self.image is not None:
-            from IPython.display import display
+            from .snapshot import display_live
 
             self._render()
-            display(self.image)
+            display_live(self.image, self.snapshot_html)
         return self
 
     def start(self, show: bool = True) -> LiveFigure:

@@ -167,6 +167,6 @@ class MemoryDashboard:
         await self.live.stop()
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
+        from .snapshot import display_live
 
-        display(self.view)
+        display_live(self.view, lambda: self.summary.value + self.live.snapshot_html())

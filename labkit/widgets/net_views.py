@@ -8,7 +8,7 @@ interrupt and in the reading thread. The data comes from :mod:`labkit.net` and
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import graphviz
@@ -21,9 +21,11 @@ from ..render import Table
 from .live_figure import LiveFigure
 
 if TYPE_CHECKING:
+    from ..lessons.netchannels import KindDrops
     from ..machine import Machine
 
-__all__ = ["paths_diagram", "costs_table", "plot_costs", "where_table", "live_rates"]
+__all__ = ["paths_diagram", "costs_table", "plot_costs", "where_table", "live_rates",
+           "drops_table"]
 
 
 def paths_diagram() -> Any:
@@ -135,3 +137,21 @@ def live_rates(machine: Machine, period: float = 0.25) -> LiveFigure:
         return True
 
     return LiveFigure(update, figsize=(8, 2.4), period=period)
+
+
+def drops_table(rows: Sequence[KindDrops]) -> Table:
+    """Each kind of broken frame sent on its own: what the lesson expects, what the kernel's
+    drop counters counted, and whether the two agree."""
+    from ..lessons.netchannels import EXPECTED, matches
+
+    out: list[Sequence[str]] = []
+    for r in rows:
+        want = EXPECTED.get(r.kind)
+        expected = ("?" if want is None else ("all: " if want.all else "some: ")
+                    + (", ".join(sorted(want.counters)) or "none"))
+        got = ", ".join(f"{k} {v}" for k, v in sorted(r.grew.items())) or "-"
+        out.append((r.kind, str(r.sent), expected, str(r.counted), got,
+                    "yes" if matches(r) else "NO", want.why if want else ""))
+    return Table("broken frames, one kind at a time",
+                 ("kind", "sent", "counter expected", "counted", "by counter", "match",
+                  "why not all"), out)
