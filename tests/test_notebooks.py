@@ -8,10 +8,11 @@ every exercise check must pass: a ``[FAIL]`` in any output fails the test. The c
 notebooks must carry no outputs (``scripts/strip_notebooks.py --check``).
 
 A cell that boots the Linux guest (:data:`BOOTS_LINUX`) gets :data:`LINUX_CELL_TIMEOUT`
-instead: it boots a general-purpose kernel under TCG, often under ``-icount``, once or twice,
-which is the comparison the lesson makes, and its time follows the host's load much more than
-a unikernel boot's. labkit boots the same pinned Debian 12 kernel on every machine, so the
-limit does not hide a slower kernel on some distribution.
+instead, and its time does not count against the 90 s budget, which is the unikernel's: it
+boots a general-purpose kernel under TCG, often under ``-icount``, once or twice, which is the
+comparison the lesson makes, and its time follows the host's load much more than a unikernel
+boot's. labkit boots the same pinned Debian 12 kernel on every machine, so the limit does not
+hide a slower kernel on some distribution.
 
 Run ``python tests/test_notebooks.py`` to print each notebook's time and its slowest cells.
 """
@@ -34,7 +35,9 @@ NOTEBOOK_BUDGET = 90    # seconds, top to bottom under TCG on 2 cores
 LINUX_CELL_TIMEOUT = 60  # seconds, for a cell that boots the Linux guest
 #: What a cell that boots the Linux guest calls (labkit.linux, labkit.lessons.linux_guest).
 BOOTS_LINUX = re.compile(r"\b(linux_boot_profile|linux_wall_time|linux_call_costs|run_linux|"
-                         r"linux_machine)\(|squeeze\(\"linux\"|linux=HAVE_LINUX")
+                         r"linux_machine|tuned_linux_boot|check_iteration_cost|check_crypto_share|"
+                         r"check_compute_parity)\b|squeeze\(\"linux\"|linux=HAVE_LINUX|"
+                         r"\blin\.start\(")
 
 
 def cell_timeout(source: str, timeout: int = CELL_TIMEOUT) -> int:
@@ -138,8 +141,10 @@ def test_notebook_runs_top_to_bottom(path: Path, linux: str, monkeypatch, tmp_pa
         "\n".join(f[:600] for f in failures)
     slow = [(*c, run.limits[c[0]]) for c in run.cells if c[1] > run.limits[c[0]]]
     assert not slow, f"{path.name}: cells over their limit (index, s, line, limit): {slow}"
-    assert run.seconds <= NOTEBOOK_BUDGET, (
-        f"{path.name} took {run.seconds:.0f} s (budget {NOTEBOOK_BUDGET} s); slowest cells: "
+    linux_s = sum(s for i, s, _ in run.cells if run.limits[i] > CELL_TIMEOUT)
+    assert run.seconds - linux_s <= NOTEBOOK_BUDGET, (
+        f"{path.name} took {run.seconds:.0f} s, {linux_s:.0f} s of it in cells that boot the "
+        f"Linux guest (budget {NOTEBOOK_BUDGET} s without those); slowest cells: "
         f"{run.slowest()}")
 
 
