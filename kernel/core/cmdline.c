@@ -2,6 +2,7 @@
 // Splits the command line into words (double quotes group words), then sorts
 // them into kernel options, environment variables and the app's argv.
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include "cmdline.h"
 #include "heap.h"
@@ -65,4 +66,18 @@ const char *cmdline_option(const struct cmdline *c, const char *key)
         if (strncmp(c->opts[i], key, n) == 0 && c->opts[i][n] == '=')
             return c->opts[i] + n + 1;
     return NULL;
+}
+
+uint64_t cmdline_option_u64(const struct cmdline *c, const char *key)
+{
+    const char *v = cmdline_option(c, key);
+    uint64_t n = 0;
+    if (!v || !*v)
+        return 0;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9' || n > (UINT64_MAX - 9) / 10)
+            return 0;                          // not a whole number, or too large
+        n = n * 10 + (uint64_t)(*v - '0');
+    }
+    return n;
 }

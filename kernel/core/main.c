@@ -3,7 +3,6 @@
 // ones above it. The milestones go out on COM2 with TSC stamps; under
 // -icount shift=0 their differences are exact instruction counts.
 #include <stdio.h>
-#include <stdlib.h>
 #include "app.h"
 #include "balloon.h"
 #include "arch.h"
@@ -124,9 +123,9 @@ void kmain(uint32_t start_info)
     console_enable_rx_irq();                   // COM1 input interrupts (I/O APIC)
     clock_init();                              // TSC and timer calibration, RTC
     sched_init();                              // this context becomes the idle thread
-    const char *metrics = cmdline_option(&cmd, "metrics");
-    if (metrics)
-        sched_set_metrics_period((uint64_t)atoi(metrics) * 1000000u);
+    uint64_t metrics_ms = cmdline_option_u64(&cmd, "metrics");   // metrics=MS: sample period
+    if (metrics_ms)
+        sched_set_metrics_period(metrics_ms * 1000000u);
     pci_probe();                               // devices on PCI bus 0
     balloon_init();                            // virtio-balloon, if QEMU has one
     net_init();                                // virtio-net and the TCP/IP stack (ip=, gw=, net=)
