@@ -29,6 +29,7 @@ from typing import Any
 
 from .errors import BootError
 from .limits import check_cmdline, check_memory
+from .qemuflag import Flag
 
 __all__ = [
     "MachineConfig",
@@ -120,14 +121,6 @@ def _balloon_mode(value: bool | str | None, machine: str) -> str | None:
         raise BootError("balloon: microvm has no PCI bus and the kernel drives virtio-balloon "
                         "over PCI: use machine='pc' or 'q35'")
     return mode
-
-
-@dataclass(frozen=True)
-class Flag:
-    """Some argv words of the QEMU command and why they are there."""
-
-    words: tuple[str, ...]
-    why: str
 
 
 @dataclass(frozen=True)

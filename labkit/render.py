@@ -11,8 +11,10 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .elf import Binding, ElfImage
+if TYPE_CHECKING:  # annotations only: the parsers (labkit.elf) never need this module's code
+    from .elf import Binding, ElfImage
 
 __all__ = [
     "Table",

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BootError
-from ..qemuargs import Flag
+from ..qemuflag import Flag
 from .frames import GUEST_MAC
 
 __all__ = ["NetConfig", "QEMU_SOCKET", "WIRE_SOCKET", "TRANSPORTS", "free_port",
