@@ -62,13 +62,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import paths
 from .errors import BootError, LabkitError
 from .events import MILESTONES, Milestone
 from .lessons.anatomy import stripped_size
 from .outcome import Exited
+
+if TYPE_CHECKING:
+    from .machine import Machine
 
 __all__ = [
     "Figure",
@@ -366,7 +369,7 @@ class Guests:
 APP_START = {UNI: "app_main", LINUX: "app_exec"}
 
 
-def _check_exit(m: Any, what: str) -> None:
+def _check_exit(m: Machine, what: str) -> None:
     if not isinstance(m.outcome, Exited) or m.outcome.app_status != 0:
         tail = m.console.tail(5)
         raise BootError(f"{what}: {m.outcome.describe() if m.outcome else 'no outcome'}; "
@@ -414,7 +417,7 @@ async def boot_instructions(app: str = "hello", machine: str = "pc") -> dict[str
     return _stamps(await guests.run(UNI, app, icount=0, timeout=60), app)
 
 
-def _stamps(m: Any, what: str) -> dict[str, int]:
+def _stamps(m: Machine, what: str) -> dict[str, int]:
     _check_exit(m, f"{what} under icount")
     stamps = {name: ev.tsc for name, ev in m.events.milestones.items()}
     if m.events.exit is not None and m.events.exit.tsc is not None:
@@ -471,7 +474,7 @@ def boot_figures(uni: dict[str, int], lin: dict[str, int] | None,
 _LINE = re.compile(r"^(\w+) ([-0-9.]+)\s*$", re.M)
 
 
-def _costs(m: Any) -> dict[str, float]:
+def _costs(m: Machine) -> dict[str, float]:
     _check_exit(m, "syscall_bench under icount")
     costs = {k: float(v) for k, v in _LINE.findall(m.console.text)}
     if "getpid_ticks_per_call" not in costs:

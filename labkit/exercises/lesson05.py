@@ -45,7 +45,7 @@ def _ticks(machine: Machine, key: str) -> float | None:
 ITERATION_SIZES = (2000, 6000)
 
 
-def _app_span(machine: Any) -> int | None:
+def _app_span(machine: Machine) -> int | None:
     """Instructions from the app's start (``app_main`` on the unikernel, ``app_exec`` on
     Linux) to its exit, from the guest's COM2 stamps of a run under icount."""
     events = machine.events

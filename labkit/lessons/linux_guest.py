@@ -26,6 +26,7 @@ from ..errors import BootError, LabkitError
 
 if TYPE_CHECKING:
     from ..linux import LinuxGuest
+    from ..machine import Machine
 
 __all__ = ["Cited", "find_linux_guest", "linux_note", "linux_name", "CITED", "skip_note",
            "linux_boot_profile", "linux_wall_time", "linux_call_costs", "TUNED_LINUX",
@@ -133,7 +134,7 @@ async def linux_call_costs(guest: LinuxGuest, iterations: int = 10000,
     return parse_syscall_bench(m.console.text)
 
 
-def _check_exit(m: Any, app: str) -> None:
+def _check_exit(m: Machine, app: str) -> None:
     """Raise, naming the outcome, unless ``app`` exited with status 0: a run killed at its
     timeout has printed nothing yet, which must not read as an app that printed nothing."""
     if m.outcome is None or not m.outcome.ok:

@@ -26,12 +26,15 @@ import statistics
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import frames as fr
 from .config import NetConfig
 from .stats import STAGES, NetSample, StageCost, net_samples, stage_costs
 from .wire import Wire
+
+if TYPE_CHECKING:
+    from ..machine import Machine
 
 __all__ = ["PathCosts", "NetBench", "udp_costs", "noport_costs", "http_costs", "udp_rtt",
            "http_rate", "bench", "bench_sync", "report", "ICOUNT_FLAGS", "PATHS"]
@@ -77,7 +80,7 @@ class NetBench:
     http_rps: dict[str, float] = field(default_factory=dict)                # TCG
 
 
-async def _next_sample(machine: Any, after_tsc: int, timeout: float = 10.0) -> NetSample:
+async def _next_sample(machine: Machine, after_tsc: int, timeout: float = 10.0) -> NetSample:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         fresh = [s for s in net_samples(machine) if s.tsc > after_tsc]
@@ -87,7 +90,7 @@ async def _next_sample(machine: Any, after_tsc: int, timeout: float = 10.0) -> N
     raise TimeoutError("no 'net' sample from the kernel: was it booted with metrics=MS?")
 
 
-async def _measure(machine: Any, work: Callable[[], Any], count: int, what: str,
+async def _measure(machine: Machine, work: Callable[[], Any], count: int, what: str,
                    path: str) -> PathCosts:
     """Runs ``work`` (in a thread) between two fresh samples and divides by ``count``."""
     latest = net_samples(machine)

@@ -43,12 +43,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LabkitError, WaitTimeout
 from . import frames as fr
 from .config import LOOPBACK
 from .frames import Frame
+
+if TYPE_CHECKING:
+    from ..machine import Machine
 
 __all__ = ["Wire", "Captured", "TcpClient", "NetError"]
 
@@ -110,7 +113,7 @@ class Wire:
         return cls((LOOPBACK, qemu_port), (LOOPBACK, port), sock=given, **kwargs)
 
     @classmethod
-    def attach(cls, machine: Any, **kwargs: Any) -> Wire:
+    def attach(cls, machine: Machine, **kwargs: Any) -> Wire:
         """The wire of a started :class:`~labkit.Machine` booted with ``net="wire"``."""
         rundir = getattr(machine, "rundir", None)
         net = getattr(getattr(machine, "config", None), "net", None)

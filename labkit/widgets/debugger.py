@@ -23,12 +23,15 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
 from ..lessons.ring0 import decode_cr0, decode_cr3, decode_cr4
 from ..lessons.stepping import disassembly_window, source_context
+
+if TYPE_CHECKING:
+    from ..machine import Machine
 
 __all__ = ["DebuggerPanel"]
 
@@ -38,7 +41,7 @@ _MONO = "font-family:monospace;font-size:12px;white-space:pre;margin:0"
 class DebuggerPanel:
     """A view of one debugger (and its machine's COM1). ``panel.view`` is the widget."""
 
-    def __init__(self, dbg: Any, machine: Any = None, context: int = 3,
+    def __init__(self, dbg: Any, machine: Machine | None = None, context: int = 3,
                  disassembly: int = 8) -> None:
         self.dbg = dbg
         self.machine = machine or getattr(dbg, "machine", None)
