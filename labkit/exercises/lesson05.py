@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 from ._check import CheckResult, current, exercise, failed, passed
@@ -156,8 +157,9 @@ def check_compute_parity(source: str | os.PathLike[str], tolerance: float = 0.05
         return skip
     try:
         app = compile_app(source)
-        binary = linux.compile_linux_app(source, name=app.name)
-        guest = linux.prepare(apps=[], modules=False, fetch=False, extra={app.name: binary})
+        with tempfile.TemporaryDirectory(prefix="labkit-check-") as tmp:   # packed, then gone
+            binary = linux.compile_linux_app(source, name=app.name, out_dir=tmp)
+            guest = linux.prepare(apps=[], modules=False, fetch=False, extra={app.name: binary})
     except LabkitError as exc:
         detail = getattr(exc, "output", "") or ""
         return failed(name, f"it does not build: {exc}\n{detail}".strip(), 2)
